@@ -1,0 +1,135 @@
+"""Pictures and a final report of G's distribution on synthetic targets."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_warn
+
+from ganzoo.viz import plot_1d, plot_2d
+
+
+def run_dir(trainer: Trainer) -> Path:
+    """The directory of this run: the logger's versioned directory, else ``default_root_dir``."""
+    return Path(trainer.log_dir or trainer.default_root_dir)
+
+
+def log_image(trainer: Trainer, key: str, path: Path) -> None:
+    """Hands a PNG to every active logger that takes images (W&B's ``log_image``)."""
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.log_image(key=key, images=[str(path)])
+
+
+class DistributionMonitor(Callback):
+    """Plots generated against target distribution at each validation and reports the end state.
+
+    At every ``every_n_validations``-th validation it writes
+    ``<run dir>/figures/distribution_g<G steps>.png`` and logs it as ``val/distribution``.
+    When training ends it evaluates G once more, writes ``distribution_final.png``
+    and ``final_metrics.json`` in the run directory, and prints a short table.
+    Needs a datamodule with ``data_shape`` of ``(1,)`` (and ``density``) or ``(2,)``,
+    such as :class:`~ganzoo.data.Gaussian1D`, :class:`~ganzoo.data.Ring2D`, :class:`~ganzoo.data.Grid2D`.
+
+    Args:
+        every_n_validations: plot at every n-th validation.
+        num_samples: generated samples per figure; ``None`` uses the datamodule's ``num_eval_samples``.
+        verbose: print the final table.
+    """
+
+    def __init__(self, every_n_validations: int = 1, num_samples: Optional[int] = None, verbose: bool = True):
+        self.every_n_validations = every_n_validations
+        self.num_samples = num_samples
+        self.verbose = verbose
+        self._validations = 0
+        self.final_metrics: dict[str, float] = {}
+        self.final_figure: Optional[Path] = None
+
+    def _supported(self, trainer: Trainer) -> bool:
+        datamodule = getattr(trainer, "datamodule", None)
+        shape = tuple(getattr(datamodule, "data_shape", ()))
+        ok = (shape == (1,) and hasattr(datamodule, "density")) or shape == (2,)
+        if not ok:
+            rank_zero_warn(f"DistributionMonitor draws 1-D and 2-D synthetic targets only; got data_shape {shape}")
+        return ok
+
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero or not self._supported(trainer):
+            return
+        self._validations += 1
+        if self._validations % self.every_n_validations:
+            return
+        path = self.plot(trainer, pl_module, f"distribution_g{pl_module.g_steps:06d}.png")
+        log_image(trainer, "val/distribution", path)
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not trainer.is_global_zero or not self._supported(trainer):
+            return
+        datamodule = trainer.datamodule
+        self.final_metrics = pl_module.evaluate_distribution()
+        self.final_figure = self.plot(trainer, pl_module, "distribution_final.png")
+        log_image(trainer, "final/distribution", self.final_figure)
+        report = {
+            "datamodule": type(datamodule).__name__,
+            "generator_steps": pl_module.g_steps,
+            "num_samples": datamodule.num_eval_samples,
+            "metrics": self.final_metrics,
+            "target": datamodule.target_metrics(),
+            "figure": str(self.final_figure),
+        }
+        (run_dir(trainer) / "final_metrics.json").write_text(json.dumps(report, indent=2))
+        if self.verbose:
+            print(format_report(report))
+
+    @torch.no_grad()
+    def plot(self, trainer: Trainer, pl_module: LightningModule, name: str) -> Path:
+        """Draws the figure for the current G and D and writes it under ``<run dir>/figures``."""
+        datamodule = trainer.datamodule
+        datamodule.setup("fit")
+        n = self.num_samples or datamodule.num_eval_samples
+        generated = pl_module.generate(n, seed=pl_module.eval_seed).float().cpu().numpy()
+        title = f"{type(datamodule).__name__} after {pl_module.g_steps} generator steps"
+        critic, label = _critic(pl_module, datamodule.data_shape)
+        if tuple(datamodule.data_shape) == (1,):
+            fig = plot_1d(generated, datamodule.density, critic, label, title)
+        else:
+            real = datamodule.splits["val"][:n].numpy()
+            fig = plot_2d(real, generated, critic, datamodule.centres.numpy(), title)
+        path = run_dir(trainer) / "figures" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+        return path
+
+
+def _critic(pl_module: LightningModule, data_shape):
+    """D's output as a function of numpy points, and its axis label."""
+    probabilistic = pl_module.loss_fn.probabilistic
+    label = "D(x) = P(real)" if probabilistic else "D(x) (raw score)"
+
+    def critic(points):
+        was_training = pl_module.discriminator.training
+        pl_module.discriminator.eval()
+        try:
+            x = torch.as_tensor(points, dtype=torch.float32, device=pl_module.device).reshape(-1, *data_shape)
+            return pl_module.loss_fn.score(pl_module.discriminate(x)).float().cpu().numpy()
+        finally:
+            pl_module.discriminator.train(was_training)
+
+    return critic, label
+
+
+def format_report(report: dict) -> str:
+    """The final table that :class:`DistributionMonitor` prints."""
+    lines = [
+        f"ganzoo: {report['datamodule']} after {report['generator_steps']} generator steps "
+        f"({report['num_samples']} generated samples)",
+        f"  {'metric':<14}{'generated':>12}{'target':>12}",
+    ]
+    for key, value in report["metrics"].items():
+        lines.append(f"  {key:<14}{value:>12.4f}{report['target'].get(key, float('nan')):>12.4f}")
+    lines.append(f"  picture: {report['figure']}")
+    return "\n".join(lines)

@@ -1,0 +1,39 @@
+"""Training length in generator updates, the unit GAN papers count in."""
+from __future__ import annotations
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from ganzoo.errors import ConfigError
+
+
+class MaxGeneratorSteps(Callback):
+    """Stops training after ``max_steps`` generator updates.
+
+    In manual optimization ``trainer.global_step`` counts every optimizer step, D's
+    and G's alike, so ``Trainer(max_steps=N)`` means N / (n_critic + 1) generator
+    updates. This callback sets the trainer's limit to
+    ``max_steps * module.optimizer_steps_per_g_step``, which stops the run right
+    after the ``max_steps``-th G update. It is what ``max_g_steps`` in a config does.
+
+    Args:
+        max_steps: number of generator updates to train for.
+    """
+
+    def __init__(self, max_steps: int):
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            raise ConfigError(f"max_g_steps must be a positive integer, got {max_steps!r}; e.g. max_g_steps=2000")
+        self.max_steps = max_steps
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if stage != "fit":
+            return
+        per_g_step = getattr(pl_module, "optimizer_steps_per_g_step", None)
+        if per_g_step is None:
+            raise ConfigError(f"max_g_steps needs a GANModule, got {type(pl_module).__name__}")
+        limit = self.max_steps * per_g_step
+        if trainer.max_steps not in (-1, None, limit):
+            raise ConfigError(
+                f"both max_g_steps={self.max_steps} and trainer.max_steps={trainer.max_steps} are set; keep one "
+                f"(max_g_steps={self.max_steps} means trainer.max_steps={limit} here)"
+            )
+        trainer.fit_loop.epoch_loop.max_steps = limit

@@ -1,0 +1,14 @@
+"""The one exception type for bad configuration.
+
+The CLI turns a :class:`ConfigError` into a single line on stderr and exit code 2,
+so every message must name the bad value and say how to fix it.
+"""
+
+
+class ConfigError(ValueError):
+    """A user-supplied value that cannot work; the message names it and the fix."""
+
+
+def choose_from(kind: str, value: object, choices) -> ConfigError:
+    """An error for a name that is not in a table, listing the valid names."""
+    return ConfigError(f"unknown {kind} {value!r}; choose one of: {', '.join(sorted(choices))}")

@@ -1,0 +1,52 @@
+"""VanillaGAN: MLP generator and discriminator (Goodfellow et al. 2014)."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from torch import nn
+
+from ganzoo.modules.gan import GANModule
+from ganzoo.nets.mlp import MLPDiscriminator, MLPGenerator
+
+
+class VanillaGAN(GANModule):
+    """A GAN whose G and D are multilayer perceptrons, for vectors and small flattened images.
+
+    Args:
+        data_shape: shape of one sample, e.g. ``[1]`` for the 1-D Gaussian or
+            ``[1, 8, 8]`` for 8x8 digits; linked from the datamodule by the CLI.
+        g_hidden_dims: widths of G's hidden layers.
+        d_hidden_dims: widths of D's hidden layers.
+        g_activation: G's hidden activation.
+        d_activation: D's hidden activation.
+        output_activation: G's output activation: ``None`` for unbounded data,
+            ``"tanh"`` for images in [-1, 1].
+        g_batch_norm: BatchNorm1d in G's hidden layers.
+        d_dropout: dropout in D's hidden layers.
+        **kwargs: everything else of :class:`~ganzoo.GANModule` (latent_dim,
+            prior, loss, n_critic, optimizers, ...).
+    """
+
+    def __init__(
+        self,
+        data_shape: Sequence[int] = (1,),
+        g_hidden_dims: Sequence[int] = (128, 128),
+        d_hidden_dims: Sequence[int] = (128, 128),
+        g_activation: str = "relu",
+        d_activation: str = "leaky_relu",
+        output_activation: Optional[str] = None,
+        g_batch_norm: bool = False,
+        d_dropout: float = 0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+
+    def build_generator(self) -> nn.Module:
+        hp = self.hparams
+        return MLPGenerator(
+            self.latent_dim, hp.data_shape, hp.g_hidden_dims, hp.g_activation, hp.output_activation, hp.g_batch_norm
+        )
+
+    def build_discriminator(self) -> nn.Module:
+        hp = self.hparams
+        return MLPDiscriminator(hp.data_shape, hp.d_hidden_dims, hp.d_activation, hp.d_dropout)

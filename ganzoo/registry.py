@@ -1,0 +1,71 @@
+"""The zoo's one registry: every GAN variant, by name, with a tiny configuration.
+
+The table is written out here rather than filled by import side effects, and a
+test checks that every GANModule subclass in :mod:`ganzoo.modules` is in it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ganzoo.errors import choose_from
+from ganzoo.modules.gan import GANModule
+from ganzoo.modules.vanilla import VanillaGAN
+from ganzoo.nets.mlp import MLPDiscriminator, MLPGenerator
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One variant of the zoo.
+
+    Attributes:
+        name: the name :func:`create_gan` takes.
+        cls: the GANModule subclass.
+        summary: one line: the idea and its paper.
+        tiny: small constructor arguments for 2-D data, for smoke tests and examples.
+    """
+
+    name: str
+    cls: type
+    summary: str
+    tiny: dict[str, Any] = field(default_factory=dict)
+
+
+def _tiny_injected() -> dict[str, Any]:
+    return {
+        "generator": MLPGenerator(4, (2,), hidden_dims=(16,)),
+        "discriminator": MLPDiscriminator((2,), hidden_dims=(16,)),
+        "latent_dim": 4,
+    }
+
+
+_ZOO = (
+    ZooEntry("gan", GANModule, "the base game with injected networks (Goodfellow et al. 2014)"),
+    ZooEntry(
+        "vanilla",
+        VanillaGAN,
+        "MLP generator and discriminator (Goodfellow et al. 2014)",
+        {"data_shape": (2,), "latent_dim": 4, "g_hidden_dims": (16,), "d_hidden_dims": (16,)},
+    ),
+)
+ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ZOO}
+
+
+def list_gans() -> list[str]:
+    """Names of every GAN variant in the zoo."""
+    return sorted(ZOO)
+
+
+def get_entry(name: str) -> ZooEntry:
+    """The zoo entry for ``name``; an unknown name raises one line listing the valid ones."""
+    try:
+        return ZOO[name]
+    except (KeyError, TypeError):
+        raise choose_from("GAN", name, ZOO) from None
+
+
+def create_gan(name: str, tiny: bool = False, **kwargs: Any) -> GANModule:
+    """Builds the variant ``name``; ``tiny=True`` starts from its small smoke-test configuration."""
+    entry = get_entry(name)
+    base = (_tiny_injected() if entry.cls is GANModule else dict(entry.tiny)) if tiny else {}
+    return entry.cls(**{**base, **kwargs})

@@ -1,0 +1,46 @@
+import logging
+import os
+import warnings
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+    logging.getLogger(name).setLevel(logging.ERROR)
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+
+
+@pytest.fixture
+def trainer_kwargs(tmp_path):
+    """A quiet CPU trainer that writes into the test's own directory."""
+    return dict(
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path),
+    )
+
+
+def adam(lr, betas=(0.5, 0.999)):
+    import functools
+
+    import torch
+
+    return functools.partial(torch.optim.Adam, lr=lr, betas=betas)
+
+
+def linear_decay(total_steps, end_factor=0.01):
+    """LR decayed linearly to ``end_factor`` over ``total_steps`` updates of its optimizer."""
+    import functools
+
+    import torch
+
+    return functools.partial(
+        torch.optim.lr_scheduler.LinearLR, start_factor=1.0, end_factor=end_factor, total_iters=total_steps
+    )

@@ -1,0 +1,108 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from ganzoo import GANModule, MaxGeneratorSteps, VanillaGAN
+from ganzoo.cli import GANZooCLI, main
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((ROOT / "zoo_configs").glob("*.yaml"))
+QUICK_START = ROOT / "zoo_configs" / "vanilla_gaussian1d.yaml"
+
+
+def quiet_run_args(tmp_path, steps):
+    return [
+        f"--max_g_steps={steps}",
+        f"--trainer.logger.init_args.save_dir={tmp_path}",
+        f"--trainer.default_root_dir={tmp_path}",
+    ]
+
+
+def test_there_are_recipes():
+    assert {p.name for p in CONFIGS} >= {"vanilla_gaussian1d.yaml", "vanilla_ring8.yaml", "vanilla_grid25.yaml"}
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_every_zoo_config_parses_and_instantiates_through_the_cli(config, capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--config", str(config), "--print_config"])
+    assert info.value.code == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["model"]["class_path"].startswith("ganzoo.")
+    assert printed["data"]["class_path"].startswith("ganzoo.")
+
+    cli = GANZooCLI(args=["--config", str(config), *quiet_run_args(tmp_path, 3)], run=False)
+    assert isinstance(cli.model, GANModule)
+    assert tuple(cli.model.hparams["data_shape"]) == tuple(cli.datamodule.data_shape)  # linked from the data
+
+
+def test_max_g_steps_means_generator_updates(tmp_path):
+    args = ["--config", str(QUICK_START), *quiet_run_args(tmp_path, 4), "--model.init_args.n_critic=2"]
+    args += ["--trainer.limit_val_batches=0", "--trainer.enable_checkpointing=false", "--trainer.callbacks=[]"]
+    cli = GANZooCLI(args=["fit", *args])
+    assert any(isinstance(c, MaxGeneratorSteps) for c in cli.trainer.callbacks)
+    assert cli.trainer.max_epochs == -1
+    assert (cli.model.g_steps, cli.model.d_steps, cli.trainer.global_step) == (4, 8, 12)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("--model.init_args.loss=hinj", "unknown loss 'hinj'; choose one of: hinge, lsgan, minimax, non_saturating, wgan_gp"),
+        ("--model.init_args.prior=gauss", "unknown prior 'gauss'; choose one of: normal, uniform"),
+        ("--model.init_args.latent_dim=0", "latent_dim must be a positive integer, got 0"),
+        ("--model.init_args.n_critic=0", "n_critic must be an integer >= 1, got 0"),
+        ("--data.init_args.std=-1", "std must be positive, got -1.0"),
+        ("--data.init_args.batch_size=100000", "batch_size 100000 is larger than num_train 50000"),
+    ],
+)
+def test_bad_values_fail_before_training_with_one_line(override, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--config", str(QUICK_START), *quiet_run_args(tmp_path, 3), override])
+    assert info.value.code == 2
+    err_lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ganzoo: error:")]
+    assert len(err_lines) == 1 and message in err_lines[0]
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+def run(*args, cwd):
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_quick_start_recipe_end_to_end_through_the_console_script(tmp_path):
+    """fit prints its final figures and picture; the checkpoint then serves test and predict."""
+    ganzoo = str(Path(sys.executable).with_name("ganzoo"))
+    out = run(ganzoo, "fit", "--config", str(QUICK_START), *quiet_run_args(tmp_path, 300), cwd=tmp_path)
+    assert "Gaussian1D after 300 generator steps" in out
+    picture = Path(out.split("picture: ")[1].split()[0])
+    picture = picture if picture.is_absolute() else tmp_path / picture
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    run_dir = picture.parent.parent
+    report = json.loads((run_dir / "final_metrics.json").read_text())
+    assert report["generator_steps"] == 300 and set(report["metrics"]) == {"mean", "std", "ks", "w1"}
+    assert report["metrics"]["ks"] < 0.5  # 300 steps already pull G most of the way from 0 to N(4, 1.25^2)
+    assert (run_dir / "config.yaml").exists()
+
+    checkpoint = next(run_dir.rglob("*.ckpt"))
+    model = GANModule.load_from_checkpoint(checkpoint)  # the base class rebuilds the recorded variant
+    assert type(model) is VanillaGAN and model.g_steps == 300
+    assert torch.equal(model.generate(16, seed=1), model.generate(16, seed=1))
+
+    out = run(sys.executable, "-m", "ganzoo", "test", "--config", str(QUICK_START), *quiet_run_args(tmp_path, 300),
+              f"--ckpt_path={checkpoint}", cwd=tmp_path)
+    assert "test/ks" in out and "test/d_loss" in out
+    run(ganzoo, "predict", "--config", str(QUICK_START), *quiet_run_args(tmp_path, 300), f"--ckpt_path={checkpoint}",
+        cwd=tmp_path)
+
+
+def test_python_dash_m_is_the_same_cli():
+    out = run(sys.executable, "-m", "ganzoo", "--help", cwd=ROOT)
+    for subcommand in ("fit", "validate", "test", "predict"):
+        assert subcommand in out

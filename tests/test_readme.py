@@ -1,0 +1,39 @@
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def blocks(language):
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+def test_quick_start_is_exactly_two_marked_commands():
+    marked = re.findall(r"<!-- ci:(\w+) -->\n```bash\n(.*?)```", README, flags=re.S)
+    assert [name for name, _ in marked] == ["quickstart", "test"]
+    for _, command in marked:
+        assert len(command.strip().splitlines()) == 1
+    assert "zoo_configs/vanilla_gaussian1d.yaml" in marked[0][1]
+    assert (ROOT / ".ci" / "run").read_text().count("readme_command") >= 3  # CI runs these very commands
+
+
+def test_every_python_block_in_the_readme_runs(tmp_path):
+    code = blocks("python")
+    assert code
+    for source in code:
+        result = subprocess.run([sys.executable, "-c", source], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_error_line_shown_in_the_readme_is_the_one_users_get():
+    shown = next(line for line in README.splitlines() if line.startswith("ganzoo: error: unknown loss"))
+    result = subprocess.run(
+        [sys.executable, "-m", "ganzoo", "fit", "--config", "zoo_configs/vanilla_gaussian1d.yaml",
+         "--model.init_args.loss=hinj", "--trainer.logger=false"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2
+    assert shown in result.stderr.splitlines()

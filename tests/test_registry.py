@@ -1,0 +1,34 @@
+import inspect
+
+import lightning.pytorch as pl
+import pytest
+import torch
+
+import ganzoo.modules
+from ganzoo import ConfigError, GANModule, MaxGeneratorSteps, Ring2D, create_gan, list_gans
+from ganzoo.registry import ZOO
+
+
+@pytest.mark.parametrize("name", list_gans())
+def test_every_zoo_variant_trains_a_few_steps_without_nan(name, trainer_kwargs):
+    pl.seed_everything(0)
+    model = create_gan(name, tiny=True)
+    trainer = pl.Trainer(**trainer_kwargs, max_epochs=-1, limit_val_batches=1, val_check_interval=3,
+                         check_val_every_n_epoch=None, log_every_n_steps=1, callbacks=[MaxGeneratorSteps(6)])
+    trainer.fit(model, Ring2D(batch_size=32))
+    assert model.g_steps == 6
+    samples = model.generate(50, seed=0)
+    assert samples.shape == (50, 2) and torch.isfinite(samples).all()
+    losses = {k: v for k, v in trainer.callback_metrics.items() if "loss" in k or "/d_" in k}
+    assert "train/d_loss" in losses and "val/g_loss" in losses
+    assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_every_ganmodule_in_the_package_is_registered():
+    classes = {obj for _, obj in inspect.getmembers(ganzoo.modules, inspect.isclass) if issubclass(obj, GANModule)}
+    assert classes == {entry.cls for entry in ZOO.values()}
+
+
+def test_unknown_variant_lists_the_zoo():
+    with pytest.raises(ConfigError, match="unknown GAN 'dcgam'; choose one of: gan, vanilla"):
+        create_gan("dcgam")
