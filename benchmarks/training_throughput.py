@@ -8,6 +8,7 @@ second, median over several runs, and the ratio GANModule / plain loop.
 
     python benchmarks/training_throughput.py            # defaults below
     python benchmarks/training_throughput.py --steps 2000 --repeats 5 --width 64 --batch-size 256
+    python benchmarks/training_throughput.py --accelerator gpu   # both loops on the first CUDA device
 """
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ from torch.utils.data import DataLoader
 from ganzoo import Gaussian1D, MaxGeneratorSteps, MLPDiscriminator, MLPGenerator, VanillaGAN
 
 
+def device_of(args) -> torch.device:
+    return torch.device("cuda" if args.accelerator == "gpu" else "cpu")
+
+
 def data_loader(batch_size: int) -> DataLoader:
     data = Gaussian1D(batch_size=batch_size)
     data.setup()
@@ -36,15 +41,17 @@ def data_loader(batch_size: int) -> DataLoader:
 def plain_loop(args) -> float:
     """The loop as one writes it by hand (as in PyTorch's DCGAN tutorial); returns G steps per second."""
     torch.manual_seed(args.seed)
-    generator = MLPGenerator(args.latent_dim, (1,), (args.width, args.width))
-    discriminator = MLPDiscriminator((1,), (args.width, args.width))
+    device = device_of(args)
+    generator = MLPGenerator(args.latent_dim, (1,), (args.width, args.width)).to(device)
+    discriminator = MLPDiscriminator((1,), (args.width, args.width)).to(device)
     g_opt = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     loader = data_loader(args.batch_size)
     steps, start = 0, time.perf_counter()
     while steps < args.steps:
         for real in loader:
-            fake = generator(torch.rand(real.shape[0], args.latent_dim) * 2 - 1)
+            real = real.to(device, non_blocking=True)
+            fake = generator(torch.rand(real.shape[0], args.latent_dim, device=device) * 2 - 1)
             d_loss = F.softplus(-discriminator(real)).mean() + F.softplus(discriminator(fake.detach())).mean()
             d_opt.zero_grad(set_to_none=True)
             d_loss.backward()
@@ -56,6 +63,8 @@ def plain_loop(args) -> float:
             steps += 1
             if steps == args.steps:
                 break
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     return args.steps / (time.perf_counter() - start)
 
 
@@ -65,6 +74,8 @@ class _LoopTimer(pl.Callback):
             self.start = time.perf_counter()
 
     def on_train_end(self, trainer, pl_module):
+        if pl_module.device.type == "cuda":
+            torch.cuda.synchronize()
         self.seconds = time.perf_counter() - self.start
 
 
@@ -77,7 +88,7 @@ def ganmodule_loop(args, logger: bool) -> float:
     )
     timer = _LoopTimer()
     trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_epochs=-1, callbacks=[MaxGeneratorSteps(args.steps), timer],
+        accelerator=args.accelerator, devices=1, max_epochs=-1, callbacks=[MaxGeneratorSteps(args.steps), timer],
         logger=pl.loggers.CSVLogger(args.log_dir) if logger else False, log_every_n_steps=50,
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
     )
@@ -94,6 +105,7 @@ def main() -> None:
     parser.add_argument("--latent-dim", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--log-dir", default="/tmp/ganzoo-benchmark-logs")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -111,14 +123,15 @@ def main() -> None:
             results[name].append(loop())
 
     plain = statistics.median(results["plain PyTorch loop"])
-    print(f"Training throughput: MLP {args.width}-{args.width} G and D, Gaussian1D, batch {args.batch_size}, "
+    print(f"Training throughput on {args.accelerator}: MLP {args.width}-{args.width} G and D, Gaussian1D, batch {args.batch_size}, "
           f"{args.steps} G steps per run, median of {args.repeats} runs\n")
     print("| loop | G steps/s (median) | min | max | ratio to plain |")
     print("|---|---|---|---|---|")
     for name, values in results.items():
         median = statistics.median(values)
         print(f"| {name} | {median:.0f} | {min(values):.0f} | {max(values):.0f} | {median / plain:.3f} |")
-    print(f"\nmachine: {platform.machine()}, {torch.get_num_threads()} torch threads, {platform.processor() or 'cpu'}; "
+    device = torch.cuda.get_device_name(0) if args.accelerator == "gpu" else f"{torch.get_num_threads()} torch threads"
+    print(f"\nmachine: {platform.machine()}, {args.accelerator} ({device}); "
           f"python {platform.python_version()}, torch {torch.__version__}, lightning {lightning.__version__}")
 
 

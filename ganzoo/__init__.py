@@ -2,7 +2,7 @@
 
 The public API is what this module re-exports; nothing else is promised.
 """
-from ganzoo.callbacks import DistributionMonitor, MaxGeneratorSteps
+from ganzoo.callbacks import DistributionMonitor, GANCheckpoint, MaxGeneratorSteps
 from ganzoo.data import Gaussian1D, GaussianMixture2D, Grid2D, Ring2D, SyntheticDataModule
 from ganzoo.errors import ConfigError
 from ganzoo.losses import LOSSES, GANLoss, get_loss
@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError",
     "DistributionMonitor",
+    "GANCheckpoint",
     "GANLoss",
     "GANModule",
     "Gaussian1D",

@@ -5,10 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import adam, linear_decay
-from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ganzoo import (
     ConfigError,
+    GANCheckpoint,
     GANModule,
     Gaussian1D,
     MaxGeneratorSteps,
@@ -116,12 +116,13 @@ def test_subclass_overriding_one_hook_trains_and_round_trips(trainer_kwargs, tmp
         data_shape=[1], latent_dim=8, prior="uniform", g_optimizer=adam(1e-3), d_optimizer=adam(1e-3), g_hidden_dims=[32]
     )
     data = Gaussian1D(mean=TARGET_MEAN, std=TARGET_STD)
-    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True)
+    checkpoint = GANCheckpoint(dirpath=tmp_path / "ckpt")
     fit(model, data, 600, {**trainer_kwargs, "enable_checkpointing": True}, callbacks=[checkpoint])
     trained = data.evaluate(model.generate(10_000, seed=0))
     assert abs(trained["mean"] - TARGET_MEAN) < 0.5, trained
 
-    loaded = OneSidedSmoothing.load_from_checkpoint(checkpoint.last_model_path)
+    assert type(OneSidedSmoothing.load_from_checkpoint(checkpoint.last_model_path)) is OneSidedSmoothing
+    loaded = GANModule.load_from_checkpoint(checkpoint.last_model_path)  # the base class finds the variant
     assert type(loaded) is OneSidedSmoothing
     assert torch.equal(loaded.generate(64, seed=7), model.generate(64, seed=7))
     assert not torch.equal(loaded.generate(64, seed=7), loaded.generate(64, seed=8))
@@ -265,3 +266,14 @@ def test_step_values_are_built_only_on_the_batches_lightning_writes(trainer_kwar
     assert len(calls) == 4  # batches 5, 10, 15, 20
     rows = (tmp_path / "lightning_logs" / "version_0" / "metrics.csv").read_text().splitlines()
     assert "train/g_loss" in rows[0] and len(rows) == 5
+
+
+def test_last_checkpoint_holds_the_end_of_training_between_validations(trainer_kwargs, tmp_path):
+    """Lightning saves at validations (every 10 batches here); training stops at batch 15."""
+    model = VanillaGAN(data_shape=[2], latent_dim=4, g_hidden_dims=[8], d_hidden_dims=[8])
+    checkpoint = GANCheckpoint(dirpath=tmp_path / "ckpt")
+    fit(model, Ring2D(batch_size=16), 15, {**trainer_kwargs, "enable_checkpointing": True}, callbacks=[checkpoint],
+        limit_val_batches=1, val_check_interval=10, check_val_every_n_epoch=None)
+    loaded = GANModule.load_from_checkpoint(checkpoint.last_model_path)
+    assert loaded.g_steps == 15
+    assert torch.equal(loaded.generate(8, seed=0), model.generate(8, seed=0))

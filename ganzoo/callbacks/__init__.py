@@ -1,5 +1,6 @@
-"""Callbacks: training length in generator steps, pictures and reports."""
+"""Callbacks: training length in generator steps, pictures and reports, checkpoints."""
+from ganzoo.callbacks.checkpoint import GANCheckpoint
 from ganzoo.callbacks.monitor import DistributionMonitor
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 
-__all__ = ["DistributionMonitor", "MaxGeneratorSteps"]
+__all__ = ["DistributionMonitor", "GANCheckpoint", "MaxGeneratorSteps"]

@@ -314,9 +314,10 @@ class GANModule(LightningModule):
 
     # ------------------------------------------------------------ bad input
     def setup(self, stage: str) -> None:
-        data_shape = getattr(getattr(self.trainer, "datamodule", None), "data_shape", None)
+        datamodule = getattr(self.trainer, "datamodule", None)
+        data_shape = getattr(datamodule, "data_shape", None)
         if data_shape is not None:
-            self._check_shapes(torch.zeros((2, *data_shape), device=self.device), _source=type(self.trainer.datamodule).__name__)
+            self._check_shapes(torch.zeros((2, *data_shape)), _source=type(datamodule).__name__)
 
     @torch.no_grad()
     def _check_shapes(self, real: Tensor, _source: str = "the data") -> None:
@@ -324,11 +325,13 @@ class GANModule(LightningModule):
         if self._shapes_checked:
             return
         n = 2
+        # At setup Lightning already reports the target device while the weights are still on the CPU.
+        device = next(self.generator.parameters(), real).device
         g_mode, d_mode = self.generator.training, self.discriminator.training
         self.generator.eval()
         self.discriminator.eval()
         try:
-            fake = self.generator(self.sample_prior(n).to(real.device))
+            fake = self.generator(self._sample_z((n, self.latent_dim), None, device))
             if fake.shape[1:] != real.shape[1:]:
                 raise ConfigError(
                     f"generator output shape {_shape(fake)} does not match the shape {_shape(real)} of "
@@ -350,10 +353,10 @@ class GANModule(LightningModule):
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, hparams_file=None, strict=None, **kwargs):
         """Loads a module; called on a base class, it builds the variant the checkpoint records.
 
-        A run of the ``ganzoo`` CLI records its model's class path, so
-        ``GANModule.load_from_checkpoint(path)`` returns, say, a VanillaGAN. Only a class
-        that is already imported and subclasses ``cls`` is used; nothing is imported
-        from the checkpoint. Otherwise this is Lightning's ``load_from_checkpoint``.
+        Every checkpoint records its module's class, so ``GANModule.load_from_checkpoint(path)``
+        returns, say, a VanillaGAN. Only a class that is already imported and subclasses
+        ``cls`` is used; nothing is imported from the checkpoint. Otherwise this is
+        Lightning's ``load_from_checkpoint``.
         """
         lightning_loader = super(GANModule, cls._recorded_subclass(checkpoint_path)).load_from_checkpoint
         return lightning_loader(checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict, **kwargs)
@@ -364,15 +367,18 @@ class GANModule(LightningModule):
             checkpoint = torch.load(checkpoint_path, map_location="cpu", mmap=True, weights_only=True)
         except Exception:
             return cls  # Lightning's own loader reports what is wrong with the file
-        class_path = (checkpoint.get("hyper_parameters") or {}).get("_class_path")
-        if not isinstance(class_path, str):
-            return cls
-        module_path, _, name = class_path.rpartition(".")
-        target = getattr(sys.modules.get(module_path), name, None)
-        return target if isinstance(target, type) and issubclass(target, cls) else cls
+        for class_path in (checkpoint.get("ganzoo_class"), (checkpoint.get("hyper_parameters") or {}).get("_class_path")):
+            if not isinstance(class_path, str):
+                continue
+            module_path, _, name = class_path.rpartition(".")
+            target = getattr(sys.modules.get(module_path), name, None)
+            if isinstance(target, type) and issubclass(target, cls):
+                return target
+        return cls
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps}
+        checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         counters = checkpoint.get("ganzoo_counters", {})
