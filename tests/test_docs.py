@@ -1,0 +1,39 @@
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted((ROOT / "docs").glob("*.md"))
+BLOCKS = [
+    pytest.param(source, id=f"{page.name}:{number}")
+    for page in PAGES
+    for number, source in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S))
+]
+
+
+@pytest.mark.parametrize("source", BLOCKS)
+def test_python_block_runs(source, tmp_path):
+    result = subprocess.run([sys.executable, "-c", source], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_docs_link_to_pages_that_exist():
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#]+\.md)\)", page.read_text()):
+            assert (page.parent / target).resolve().exists(), f"{page.name} links to missing {target}"
+
+
+def test_error_lines_in_the_cli_page_are_real_messages():
+    from ganzoo import VanillaGAN, Gaussian1D, ConfigError
+
+    shown = [line.removeprefix("ganzoo: error: ") for line in (ROOT / "docs" / "cli.md").read_text().splitlines()
+             if line.startswith("ganzoo: error: ")]
+    actual = []
+    for make in (lambda: VanillaGAN(prior="gauss"), lambda: VanillaGAN(latent_dim=0), lambda: Gaussian1D(batch_size=100000)):
+        with pytest.raises(ConfigError) as info:
+            make()
+        actual.append(str(info.value))
+    assert shown == actual
