@@ -10,6 +10,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_warn
 
+from ganzoo.modules.gan import evaluating
 from ganzoo.viz import plot_1d, plot_2d
 
 
@@ -111,13 +112,9 @@ def _critic(pl_module: LightningModule, data_shape):
     label = "D(x) = P(real)" if probabilistic else "D(x) (raw score)"
 
     def critic(points):
-        was_training = pl_module.discriminator.training
-        pl_module.discriminator.eval()
-        try:
-            x = torch.as_tensor(points, dtype=torch.float32, device=pl_module.device).reshape(-1, *data_shape)
+        x = torch.as_tensor(points, dtype=torch.float32, device=pl_module.device).reshape(-1, *data_shape)
+        with evaluating(pl_module.discriminator):
             return pl_module.loss_fn.score(pl_module.discriminate(x)).float().cpu().numpy()
-        finally:
-            pl_module.discriminator.train(was_training)
 
     return critic, label
 

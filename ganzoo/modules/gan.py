@@ -4,7 +4,8 @@ from __future__ import annotations
 import inspect
 import sys
 import warnings
-from typing import Any, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 import torch
 from lightning.pytorch import LightningModule
@@ -22,6 +23,19 @@ DEFAULT_BETAS = (0.5, 0.999)
 
 def _default_adam(params) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=DEFAULT_LR, betas=DEFAULT_BETAS)
+
+
+@contextmanager
+def evaluating(*modules: nn.Module) -> Iterator[None]:
+    """Puts modules in eval mode (BatchNorm uses running statistics) and restores their modes after."""
+    modes = [module.training for module in modules]
+    for module in modules:
+        module.eval()
+    try:
+        yield
+    finally:
+        for module, mode in zip(modules, modes):
+            module.train(mode)
 
 
 def _shape(t: Tensor) -> str:
@@ -86,7 +100,6 @@ class GANModule(LightningModule):
             raise ConfigError(f"n_critic must be an integer >= 1, got {n_critic!r}; e.g. n_critic=1 (5 for wgan_gp)")
         self.latent_dim = latent_dim
         self.n_critic = n_critic
-        self.prior = prior
         self._sample_z = get_prior(prior)
         self.loss_fn = get_loss(loss)
         weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
@@ -174,12 +187,8 @@ class GANModule(LightningModule):
         """
         rng = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
         z = self.sample_prior(n, rng)
-        was_training = self.generator.training
-        self.generator.eval()
-        try:
+        with evaluating(self.generator):
             return torch.cat([self.generator(chunk) for chunk in z.split(batch_size)])
-        finally:
-            self.generator.train(was_training)
 
     @property
     def optimizer_steps_per_g_step(self) -> int:
@@ -274,7 +283,7 @@ class GANModule(LightningModule):
             f"{stage}/g_loss": self.generator_loss(fake_logits),
             **self._d_statistics(stage, real_logits, fake_logits),
         }
-        self.log_dict(logs, on_step=False, on_epoch=True, batch_size=real.shape[0])
+        self.log_dict(logs, on_step=False, on_epoch=True, batch_size=real.shape[0], sync_dist=True)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._evaluation_step(batch, "val")
@@ -327,10 +336,7 @@ class GANModule(LightningModule):
         n = 2
         # At setup Lightning already reports the target device while the weights are still on the CPU.
         device = next(self.generator.parameters(), real).device
-        g_mode, d_mode = self.generator.training, self.discriminator.training
-        self.generator.eval()
-        self.discriminator.eval()
-        try:
+        with evaluating(self.generator, self.discriminator):
             fake = self.generator(self._sample_z((n, self.latent_dim), None, device))
             if fake.shape[1:] != real.shape[1:]:
                 raise ConfigError(
@@ -343,9 +349,6 @@ class GANModule(LightningModule):
                     f"discriminator output shape {tuple(scores.shape)} for {n} samples; it must return one "
                     "raw score per sample, shape (N,) or (N, 1)"
                 )
-        finally:
-            self.generator.train(g_mode)
-            self.discriminator.train(d_mode)
         self._shapes_checked = True
 
     # ------------------------------------------------------------ checkpoints
