@@ -277,3 +277,16 @@ def test_last_checkpoint_holds_the_end_of_training_between_validations(trainer_k
     loaded = GANModule.load_from_checkpoint(checkpoint.last_model_path)
     assert loaded.g_steps == 15
     assert torch.equal(loaded.generate(8, seed=0), model.generate(8, seed=0))
+
+
+class ThreeCodeGAN(GANModule):
+    """A subclass whose prior, not latent_dim, sets the code's width: the shape check must use the hook."""
+
+    def sample_prior(self, n, rng=None):
+        return torch.rand(n, 3, generator=rng, device=self.device)
+
+
+def test_shape_check_draws_codes_through_the_sample_prior_hook(trainer_kwargs):
+    model = ThreeCodeGAN(generator=MLPGenerator(3, (2,), (8,)), discriminator=MLPDiscriminator((2,), (8,)), latent_dim=8)
+    fit(model, Ring2D(batch_size=16), 2, trainer_kwargs)
+    assert model.g_steps == 2

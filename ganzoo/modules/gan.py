@@ -337,7 +337,7 @@ class GANModule(LightningModule):
         # At setup Lightning already reports the target device while the weights are still on the CPU.
         device = next(self.generator.parameters(), real).device
         with evaluating(self.generator, self.discriminator):
-            fake = self.generator(self._sample_z((n, self.latent_dim), None, device))
+            fake = self.generator(self.sample_prior(n).to(device))
             if fake.shape[1:] != real.shape[1:]:
                 raise ConfigError(
                     f"generator output shape {_shape(fake)} does not match the shape {_shape(real)} of "
