@@ -2,35 +2,59 @@
 
 The public API is what this module re-exports; nothing else is promised.
 """
-from ganzoo.callbacks import DistributionMonitor, GANCheckpoint, MaxGeneratorSteps
-from ganzoo.data import Gaussian1D, GaussianMixture2D, Grid2D, Ring2D, SyntheticDataModule
+from ganzoo.callbacks import DistributionMonitor, GANCheckpoint, MaxGeneratorSteps, SampleGrid
+from ganzoo.data import (
+    CIFAR10DataModule,
+    DigitsDataModule,
+    FashionMNISTDataModule,
+    Gaussian1D,
+    GaussianMixture2D,
+    Grid2D,
+    ImageDataModule,
+    ImageFolderDataModule,
+    MNISTDataModule,
+    Ring2D,
+    SyntheticDataModule,
+)
 from ganzoo.errors import ConfigError
 from ganzoo.losses import LOSSES, GANLoss, get_loss
+from ganzoo.loggers import WandbLogger
 from ganzoo.metrics import gaussian_1d_metrics, mode_coverage
-from ganzoo.modules import GANModule, VanillaGAN
-from ganzoo.nets import MLPDiscriminator, MLPGenerator
+from ganzoo.modules import DCGAN, GANModule, VanillaGAN
+from ganzoo.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from ganzoo.priors import PRIORS
 from ganzoo.registry import create_gan, list_gans
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CIFAR10DataModule",
     "ConfigError",
+    "DCGAN",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "DigitsDataModule",
     "DistributionMonitor",
+    "FashionMNISTDataModule",
     "GANCheckpoint",
     "GANLoss",
     "GANModule",
     "Gaussian1D",
     "GaussianMixture2D",
     "Grid2D",
+    "ImageDataModule",
+    "ImageFolderDataModule",
     "LOSSES",
     "MLPDiscriminator",
     "MLPGenerator",
+    "MNISTDataModule",
     "MaxGeneratorSteps",
     "PRIORS",
     "Ring2D",
+    "SampleGrid",
     "SyntheticDataModule",
     "VanillaGAN",
+    "WandbLogger",
     "create_gan",
     "gaussian_1d_metrics",
     "get_loss",

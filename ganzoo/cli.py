@@ -1,21 +1,48 @@
-"""The ``ganzoo`` command: a LightningCLI over GANModule and any LightningDataModule.
+"""The ``ganzoo`` command: a LightningCLI over GANModule and any LightningDataModule, plus ``generate``.
 
     ganzoo fit --config zoo_configs/vanilla_gaussian1d.yaml
     ganzoo fit --config zoo_configs/vanilla_ring8.yaml --max_g_steps 500
     ganzoo fit --config zoo_configs/vanilla_gaussian1d.yaml --print_config
+    ganzoo generate runs/ganzoo/<run id>/checkpoints/last.ckpt --num_samples 64 --seed 0 --output samples.png
 """
 from __future__ import annotations
 
 import sys
 from typing import Optional
 
+import yaml
 from jsonargparse.typing import PositiveInt
-from lightning.pytorch import LightningDataModule, Trainer
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch import LightningDataModule, LightningModule, Trainer
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+from lightning.pytorch.loggers import WandbLogger
 
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 from ganzoo.errors import ConfigError
+from ganzoo.loggers import run_dir
 from ganzoo.modules.gan import GANModule
+
+
+class RunConfigSaver(SaveConfigCallback):
+    """Writes the resolved config to ``<run dir>/config.yaml`` and gives it to W&B as the run's config.
+
+    Lightning's own callback writes into ``trainer.log_dir``, which for W&B is the bare
+    ``save_dir`` shared by every run: the second run there would abort (or, with
+    ``overwrite``, erase the first run's config). The run directory of
+    :func:`ganzoo.loggers.run_dir` belongs to one run.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs["save_to_log_dir"] = False
+        super().__init__(*args, **kwargs)
+
+    def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        path = run_dir(trainer) / self.config_filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.parser.save(self.config, str(path), skip_none=False, overwrite=True, multifile=self.multifile)
+        resolved = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.experiment.config.update({"config": resolved}, allow_val_change=True)
 
 
 class GANZooCLI(LightningCLI):
@@ -27,16 +54,32 @@ class GANZooCLI(LightningCLI):
     - ``max_g_steps``: train for this many generator updates (see
       :class:`~ganzoo.callbacks.MaxGeneratorSteps`); leaves ``max_epochs`` unbounded
       unless it is set too;
-    - the datamodule's ``data_shape`` is linked into the model's ``data_shape``.
+    - the datamodule's ``data_shape`` and ``image_shape`` are linked into the model's
+      arguments of the same names, where the model has them;
+    - the resolved config goes to the run's own directory and to W&B (:class:`RunConfigSaver`).
     """
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("subclass_mode_model", True)
         kwargs.setdefault("subclass_mode_data", True)
         kwargs.setdefault("auto_configure_optimizers", False)
-        # A rerun into the same directory (or a logger that writes there too) must not abort.
-        kwargs.setdefault("save_config_kwargs", {"overwrite": True})
-        super().__init__(GANModule, LightningDataModule, *args, **kwargs)
+        kwargs.setdefault("save_config_callback", RunConfigSaver)
+        try:
+            super().__init__(GANModule, LightningDataModule, *args, **kwargs)
+        finally:
+            if kwargs.get("run", True):
+                self._finish_wandb_runs()
+
+    def _finish_wandb_runs(self) -> None:
+        """Ends the W&B run of a finished command, so the next command in this process starts its own.
+
+        Lightning leaves the run open after ``fit`` (a later ``test`` may log to it); one
+        ``ganzoo`` command is one run.
+        """
+        trainer = getattr(self, "trainer", None)
+        for logger in trainer.loggers if trainer is not None else []:
+            if isinstance(logger, WandbLogger) and logger._experiment is not None and trainer.is_global_zero:
+                logger.experiment.finish()
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument(
@@ -46,6 +89,7 @@ class GANZooCLI(LightningCLI):
             help="Train for this many generator updates (trainer.max_steps counts G and D steps together).",
         )
         parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
+        parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:
         config = self.config.get(self.subcommand, self.config) if self.subcommand else self.config
@@ -71,10 +115,24 @@ def _config_error(err: BaseException) -> Optional[ConfigError]:
     return None
 
 
+#: ganzoo's own subcommands, beside LightningCLI's fit/validate/test/predict.
+COMMANDS = {"generate": "ganzoo.generate"}
+
+
 def main(args: Optional[list[str]] = None) -> None:
     """Entry point of ``ganzoo`` and ``python -m ganzoo``; bad configuration exits 2 with one line."""
+    argv = sys.argv[1:] if args is None else list(args)
     try:
-        GANZooCLI(args=args)
+        if argv and argv[0] in COMMANDS:
+            import importlib
+
+            importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
+        else:
+            GANZooCLI(args=args)
+    except SystemExit:
+        if argv in (["-h"], ["--help"]):
+            print("\nganzoo's own commands:\n  generate            Write samples of a trained checkpoint (ganzoo generate --help)")
+        raise
     except Exception as err:
         config_error = _config_error(err)
         if config_error is None:

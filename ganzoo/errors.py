@@ -12,3 +12,10 @@ class ConfigError(ValueError):
 def choose_from(kind: str, value: object, choices) -> ConfigError:
     """An error for a name that is not in a table, listing the valid names."""
     return ConfigError(f"unknown {kind} {value!r}; choose one of: {', '.join(sorted(choices))}")
+
+
+def check_positive_int(name: str, value, example: str) -> int:
+    """``value`` when it is an integer >= 1 (not a bool); else one line naming it and an example."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}; e.g. {example}")
+    return value

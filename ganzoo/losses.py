@@ -18,7 +18,7 @@ from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from ganzoo.errors import choose_from
 

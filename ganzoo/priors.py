@@ -13,14 +13,18 @@ from torch import Tensor
 from ganzoo.errors import choose_from
 
 Sampler = Callable[[tuple, Optional[torch.Generator], torch.device], Tensor]
+"""``sampler(shape, rng, device)``: draws with ``rng`` on the generator's own device when one
+is given (a seeded CPU generator gives the same codes whatever the model's device), then
+returns the codes on ``device``."""
 
 
 def _normal(shape: tuple, rng: Optional[torch.Generator], device: torch.device) -> Tensor:
-    return torch.randn(shape, generator=rng, device=device)
+    return torch.randn(shape, generator=rng, device=device if rng is None else rng.device).to(device)
 
 
 def _uniform(shape: tuple, rng: Optional[torch.Generator], device: torch.device) -> Tensor:
-    return torch.rand(shape, generator=rng, device=device).mul_(2.0).sub_(1.0)
+    z = torch.rand(shape, generator=rng, device=device if rng is None else rng.device).to(device)
+    return z.mul_(2.0).sub_(1.0)
 
 
 PRIORS: dict[str, Sampler] = {"normal": _normal, "uniform": _uniform}

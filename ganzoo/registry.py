@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ganzoo.errors import choose_from
+from ganzoo.modules.dcgan import DCGAN
 from ganzoo.modules.gan import GANModule
 from ganzoo.modules.vanilla import VanillaGAN
 from ganzoo.nets.mlp import MLPDiscriminator, MLPGenerator
@@ -22,7 +23,8 @@ class ZooEntry:
         name: the name :func:`create_gan` takes.
         cls: the GANModule subclass.
         summary: one line: the idea and its paper.
-        tiny: small constructor arguments for 2-D data, for smoke tests and examples.
+        tiny: small constructor arguments, for smoke tests and examples: for 2-D
+            data, or for the images of the ``image_shape`` they name.
     """
 
     name: str
@@ -46,6 +48,12 @@ _ZOO = (
         VanillaGAN,
         "MLP generator and discriminator (Goodfellow et al. 2014)",
         {"data_shape": (2,), "latent_dim": 4, "g_hidden_dims": (16,), "d_hidden_dims": (16,)},
+    ),
+    ZooEntry(
+        "dcgan",
+        DCGAN,
+        "convolutional G and D for images (Radford et al. 2015)",
+        {"image_shape": (1, 8, 8), "latent_dim": 8, "g_width": 8, "d_width": 8},
     ),
 )
 ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ZOO}

@@ -1,9 +1,15 @@
-"""Figures of generated against target distributions (matplotlib, no display needed)."""
+"""Pictures: distributions against their targets (matplotlib, no display needed) and image grids."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+import math
+from pathlib import Path
+from typing import Callable, Optional, Union
 
 import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+from torchvision.utils import make_grid
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -103,3 +109,43 @@ def plot_2d(
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def to_uint8(images: Tensor) -> Tensor:
+    """Images in [-1, 1] to bytes: ``round((x + 1) * 127.5)`` clamped to [0, 255], uint8, same shape.
+
+    Rounded, not truncated: truncation shifts every pixel down by half a level on average.
+    """
+    return ((images.detach().float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def image_grid(images: Tensor, nrow: int = 8, upscale: Optional[int] = None, padding: int = 2) -> Tensor:
+    """Tiles images into one picture.
+
+    Args:
+        images: images in [-1, 1], shape ``(N, C, H, W)`` with 1 or 3 channels.
+        nrow: images per row.
+        upscale: integer nearest-neighbour magnification of each image; ``None`` picks
+            the smallest that makes an image at least 32 px wide (8 px digits become 32 px).
+        padding: pixels between images.
+
+    Returns:
+        uint8 RGB picture ``(3, rows * (H' + padding) + padding, nrow * (W' + padding) + padding)``
+        where ``H' = upscale * H``; partial rows are padded with black.
+    """
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"image_grid takes images of shape (N, 1 or 3, H, W), got {tuple(images.shape)}")
+    factor = upscale or max(1, math.ceil(32 / images.shape[-1]))
+    pixels = to_uint8(images.cpu())
+    if factor > 1:
+        pixels = pixels.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
+    return make_grid(pixels, nrow=nrow, padding=padding, pad_value=0)
+
+
+def save_png(picture: Tensor, path: Union[str, Path]) -> Path:
+    """Writes a uint8 picture ``(C, H, W)`` (C = 1 or 3) as a PNG, creating the parent directory."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    array = picture.permute(1, 2, 0).numpy()
+    Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(path)
+    return path

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from PIL import Image
 
 from ganzoo import GANModule, MaxGeneratorSteps, VanillaGAN
 from ganzoo.cli import GANZooCLI, main
@@ -18,13 +19,16 @@ QUICK_START = ROOT / "zoo_configs" / "vanilla_gaussian1d.yaml"
 def quiet_run_args(tmp_path, steps):
     return [
         f"--max_g_steps={steps}",
-        f"--trainer.logger.init_args.save_dir={tmp_path}",
+        f"--trainer.logger.init_args.save_dir={tmp_path / 'runs'}",  # a ganzoo/ folder in the cwd would shadow the package
         f"--trainer.default_root_dir={tmp_path}",
     ]
 
 
 def test_there_are_recipes():
-    assert {p.name for p in CONFIGS} >= {"vanilla_gaussian1d.yaml", "vanilla_ring8.yaml", "vanilla_grid25.yaml"}
+    assert {p.name for p in CONFIGS} >= {
+        "vanilla_gaussian1d.yaml", "vanilla_ring8.yaml", "vanilla_grid25.yaml", "dcgan_digits.yaml", "dcgan_mnist.yaml",
+        "dcgan_fashion_mnist.yaml", "dcgan_cifar10.yaml", "dcgan_celeba64.yaml",
+    }
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
@@ -36,9 +40,16 @@ def test_every_zoo_config_parses_and_instantiates_through_the_cli(config, capsys
     assert printed["model"]["class_path"].startswith("ganzoo.")
     assert printed["data"]["class_path"].startswith("ganzoo.")
 
-    cli = GANZooCLI(args=["--config", str(config), *quiet_run_args(tmp_path, 3)], run=False)
+    extra = []
+    if printed["data"]["class_path"] == "ganzoo.ImageFolderDataModule":  # it lists its folder when built
+        folder = tmp_path / "images"
+        folder.mkdir()
+        Image.new("RGB", (80, 60)).save(folder / "a.png")
+        extra = [f"--data.init_args.data_dir={folder}"]
+    cli = GANZooCLI(args=["--config", str(config), *quiet_run_args(tmp_path, 3), *extra], run=False)
     assert isinstance(cli.model, GANModule)
-    assert tuple(cli.model.hparams["data_shape"]) == tuple(cli.datamodule.data_shape)  # linked from the data
+    shape = "image_shape" if "image_shape" in cli.model.hparams else "data_shape"
+    assert tuple(cli.model.hparams[shape]) == tuple(cli.datamodule.data_shape)  # linked from the data
 
 
 def test_max_g_steps_means_generator_updates(tmp_path):
@@ -104,5 +115,5 @@ def test_quick_start_recipe_end_to_end_through_the_console_script(tmp_path):
 
 def test_python_dash_m_is_the_same_cli():
     out = run(sys.executable, "-m", "ganzoo", "--help", cwd=ROOT)
-    for subcommand in ("fit", "validate", "test", "predict"):
+    for subcommand in ("fit", "validate", "test", "predict", "generate"):
         assert subcommand in out

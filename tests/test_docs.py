@@ -37,3 +37,16 @@ def test_error_lines_in_the_cli_page_are_real_messages():
             make()
         actual.append(str(info.value))
     assert shown == actual
+
+
+def test_error_lines_in_the_images_page_are_real_messages():
+    from ganzoo import DCGAN, ConfigError, MNISTDataModule
+
+    shown = [line.removeprefix("ganzoo: error: ") for line in (ROOT / "docs" / "images.md").read_text().splitlines()
+             if line.startswith("ganzoo: error: ")]
+    actual = []
+    for make in (lambda: DCGAN(image_shape=(1, 30, 30)), lambda: MNISTDataModule(data_dir="/home/me/data").prepare_data()):
+        with pytest.raises(ConfigError) as info:
+            make()
+        actual.append(str(info.value))
+    assert shown == actual

@@ -7,23 +7,11 @@ from typing import Optional
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
-from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_warn
 
+from ganzoo.loggers import log_image, run_dir
 from ganzoo.modules.gan import evaluating
 from ganzoo.viz import plot_1d, plot_2d
-
-
-def run_dir(trainer: Trainer) -> Path:
-    """The directory of this run: the logger's versioned directory, else ``default_root_dir``."""
-    return Path(trainer.log_dir or trainer.default_root_dir)
-
-
-def log_image(trainer: Trainer, key: str, path: Path) -> None:
-    """Hands a PNG to every active logger that takes images (W&B's ``log_image``)."""
-    for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger):
-            logger.log_image(key=key, images=[str(path)])
 
 
 class DistributionMonitor(Callback):

@@ -1,5 +1,6 @@
 """LightningModules: GANModule and its variants."""
+from ganzoo.modules.dcgan import DCGAN
 from ganzoo.modules.gan import GANModule
 from ganzoo.modules.vanilla import VanillaGAN
 
-__all__ = ["GANModule", "VanillaGAN"]
+__all__ = ["DCGAN", "GANModule", "VanillaGAN"]

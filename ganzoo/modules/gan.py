@@ -116,6 +116,9 @@ class GANModule(LightningModule):
         #: optimizer updates made so far; checkpointed, so a resumed run keeps its n_critic rhythm.
         self.d_steps = 0
         self.g_steps = 0
+        # The latent batch behind the sample grids: drawn on first use (through the sample_prior
+        # hook, from eval_seed) and kept as a buffer, so a resumed or reloaded run shows the same codes.
+        self.register_buffer("fixed_z", torch.empty(0, latent_dim))
         self._shapes_checked = False
         self._last_g_loss: Optional[Tensor] = None
 
@@ -127,8 +130,17 @@ class GANModule(LightningModule):
             warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
             self.save_hyperparameters(frame=inspect.currentframe().f_back)
         objects = [k for k, v in self.hparams.items() if isinstance(v, nn.Module) or callable(v)]
-        if objects:
-            self.remove_ignored_hparams(objects)
+        # The CLI links the datamodule's data_shape and image_shape into every model's arguments;
+        # a model without that argument must not record it, or reloading would pass it to __init__.
+        accepted = {
+            name
+            for klass in type(self).__mro__
+            if isinstance(klass, type) and issubclass(klass, GANModule)
+            for name in inspect.signature(klass.__init__).parameters
+        }
+        unknown = [k for k in self.hparams if not k.startswith("_") and k not in accepted]
+        if objects or unknown:
+            self.remove_ignored_hparams(objects + unknown)
 
     # ------------------------------------------------------------------ hooks
     def build_generator(self) -> nn.Module:
@@ -172,23 +184,59 @@ class GANModule(LightningModule):
         return batch[0] if isinstance(batch, (list, tuple)) else batch
 
     # ------------------------------------------------------------- generation
+    #: how many codes :meth:`fixed_latents` holds (an 8 x 8 grid).
+    num_fixed_latents = 64
+
     @torch.no_grad()
     def generate(self, n: int, seed: Optional[int] = None, batch_size: int = 4096) -> Tensor:
         """Draws n samples in data space with G in eval mode.
 
         Args:
             n: number of samples.
-            seed: makes the latent codes, and so the samples, reproducible
-                without touching the global random state.
+            seed: makes the latent codes, and so the samples, reproducible without
+                touching the global random state; the codes are drawn on the CPU, so
+                a seed gives the same codes on every device.
             batch_size: G is run on chunks of this size to bound memory.
 
         Returns:
             Samples of shape ``(n, *S)`` on this module's device.
         """
-        rng = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
-        z = self.sample_prior(n, rng)
+        rng = torch.Generator().manual_seed(seed) if seed is not None else None
+        return self.decode(self.sample_prior(n, rng), batch_size)
+
+    @torch.no_grad()
+    def decode(self, z: Tensor, batch_size: int = 4096) -> Tensor:
+        """G applied to given latent codes ``(N, latent_dim)`` in eval mode; samples ``(N, *S)``."""
         with evaluating(self.generator):
-            return torch.cat([self.generator(chunk) for chunk in z.split(batch_size)])
+            return torch.cat([self.generator(chunk) for chunk in z.to(self.device).split(batch_size)])
+
+    def fixed_latents(self) -> Tensor:
+        """The fixed codes behind the sample grids, ``(num_fixed_latents, latent_dim)``.
+
+        Drawn once through :meth:`sample_prior` with ``eval_seed`` and stored in the
+        ``fixed_z`` buffer, so checkpoints carry them and grids stay comparable across
+        a resumed run.
+        """
+        if self.fixed_z.shape[0] == 0:
+            rng = torch.Generator().manual_seed(self.eval_seed)
+            self.fixed_z = self.sample_prior(self.num_fixed_latents, rng)
+        return self.fixed_z
+
+    def interpolate_latents(self, start: Tensor, end: Tensor, steps: int) -> Tensor:
+        """Codes on the path from each ``start`` row to the matching ``end`` row, ``(R * steps, latent_dim)``.
+
+        Spherical for the normal prior (its codes concentrate on a shell; a straight line
+        passes through its improbable centre, White 2016), linear otherwise. Rows of
+        ``steps`` codes, one row per pair.
+        """
+        t = torch.linspace(0, 1, steps, device=start.device).view(1, steps, 1)
+        a, b = start.unsqueeze(1), end.unsqueeze(1)
+        if self.hparams.get("prior", "normal") != "normal":
+            return (a + t * (b - a)).flatten(0, 1)
+        cos = torch.nn.functional.cosine_similarity(a, b, dim=-1).clamp(-1 + 1e-6, 1 - 1e-6).unsqueeze(-1)
+        omega = torch.acos(cos)
+        path = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+        return path.flatten(0, 1)
 
     @property
     def optimizer_steps_per_g_step(self) -> int:
@@ -384,6 +432,11 @@ class GANModule(LightningModule):
         checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get("state_dict", {})
+        if "fixed_z" in state:  # the stored codes, whatever their number, replace the empty placeholder
+            self.fixed_z = torch.empty_like(state["fixed_z"], device=self.fixed_z.device)
+        else:  # written before grids existed: keep the placeholder, draw the codes on first use
+            state["fixed_z"] = self.fixed_z
         counters = checkpoint.get("ganzoo_counters", {})
         self.d_steps = counters.get("d_steps", 0)
         self.g_steps = counters.get("g_steps", 0)

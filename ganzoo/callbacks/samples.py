@@ -1,0 +1,112 @@
+"""Sample grids of an image GAN, drawn from fixed latent codes as training goes."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.utilities import rank_zero_warn
+
+from ganzoo.errors import ConfigError, check_positive_int
+from ganzoo.loggers import log_image, run_dir
+from ganzoo.viz import image_grid, save_png
+
+
+class SampleGrid(Callback):
+    """Writes grids of generated images every ``every_n_steps`` generator steps and logs them.
+
+    The images come from the module's fixed latent codes (:meth:`GANModule.fixed_latents`,
+    a buffer saved in checkpoints), so successive grids show the same codes as G
+    learns. Each time it writes, under ``<run dir>/samples/``:
+
+    - ``grid_g<G steps>.png``: ``num_samples`` images, ``nrow`` per row;
+    - ``interpolation_g<G steps>.png``: ``interpolation_rows`` rows, each walking in
+      ``interpolation_steps`` codes from one fixed code to another
+      (:meth:`GANModule.interpolate_latents`: spherical for a normal prior).
+
+    and hands both to W&B (keys ``samples/grid`` and ``samples/interpolation``); with
+    CSV or no logger the files are the record. It also
+    writes the untrained G's grid when training starts and the final one when it ends.
+    Image data only, ``(N, C, H, W)`` with 1 or 3 channels; other data is skipped with a warning.
+
+    Args:
+        every_n_steps: generator steps between grids.
+        num_samples: images per grid (at most ``GANModule.num_fixed_latents``, 64).
+        nrow: images per row.
+        interpolation_rows: rows of the interpolation grid; 0 turns it off.
+        interpolation_steps: images per interpolation row, both ends included.
+        upscale: nearest-neighbour magnification; ``None`` makes small images at least 32 px.
+        verbose: print the final grid's path when training ends.
+    """
+
+    def __init__(
+        self,
+        every_n_steps: int = 500,
+        num_samples: int = 64,
+        nrow: int = 8,
+        interpolation_rows: int = 8,
+        interpolation_steps: int = 10,
+        upscale: Optional[int] = None,
+        verbose: bool = True,
+    ):
+        check_positive_int("every_n_steps", every_n_steps, "every_n_steps=500")
+        check_positive_int("num_samples", num_samples, "num_samples=64")
+        check_positive_int("nrow", nrow, "nrow=8")
+        check_positive_int("interpolation_steps", interpolation_steps, "interpolation_steps=10")
+        if isinstance(interpolation_rows, bool) or not isinstance(interpolation_rows, int) or interpolation_rows < 0:
+            raise ConfigError(f"interpolation_rows must be an integer >= 0, got {interpolation_rows!r}; e.g. 8")
+        self.every_n_steps = every_n_steps
+        self.num_samples = num_samples
+        self.nrow = nrow
+        self.interpolation_rows = interpolation_rows
+        self.interpolation_steps = interpolation_steps
+        self.upscale = upscale
+        self.verbose = verbose
+        self._last_written: Optional[int] = None
+        self._images: Optional[bool] = None  # whether G makes images; known at the first grid
+        self.written: list[Path] = []
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        limit = pl_module.num_fixed_latents
+        if self.num_samples > limit or 2 * self.interpolation_rows > limit:
+            raise ConfigError(
+                f"SampleGrid needs num_samples <= {limit} and interpolation_rows <= {limit // 2} "
+                f"(the module's fixed codes), got {self.num_samples} and {self.interpolation_rows}"
+            )
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._write(trainer, pl_module)
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args) -> None:
+        if pl_module.g_steps % self.every_n_steps == 0:
+            self._write(trainer, pl_module)
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._write(trainer, pl_module)
+        if self.verbose and self.written and trainer.is_global_zero:
+            print(f"ganzoo: samples after {pl_module.g_steps} generator steps: {self.written[-2 if self.interpolation_rows else -1]}")
+
+    def _write(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        step = pl_module.g_steps
+        if not trainer.is_global_zero or step == self._last_written or not self._supported(pl_module):
+            return
+        self._last_written = step
+        directory = run_dir(trainer) / "samples"
+        z = pl_module.fixed_latents()
+        pictures = {"grid": image_grid(pl_module.decode(z[: self.num_samples]), self.nrow, self.upscale)}
+        if self.interpolation_rows:
+            rows = self.interpolation_rows
+            path_z = pl_module.interpolate_latents(z[:rows], z[rows : 2 * rows], self.interpolation_steps)
+            pictures["interpolation"] = image_grid(pl_module.decode(path_z), self.interpolation_steps, self.upscale)
+        for name, picture in pictures.items():
+            path = save_png(picture, directory / f"{name}_g{step:06d}.png")
+            self.written.append(path)
+            log_image(trainer, f"samples/{name}", path)
+
+    def _supported(self, pl_module: LightningModule) -> bool:
+        if self._images is None:
+            shape = tuple(pl_module.decode(pl_module.fixed_latents()[:1]).shape)
+            self._images = len(shape) == 4 and shape[1] in (1, 3)
+            if not self._images:
+                rank_zero_warn(f"SampleGrid draws images (N, 1 or 3, H, W); this generator makes {shape}: no grids")
+        return self._images

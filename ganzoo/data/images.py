@@ -1,0 +1,458 @@
+"""Image LightningDataModules: torchvision sets, any folder of images, scikit-learn's digits.
+
+Every module yields batches ``(images, labels)``: images float32 in [-1, 1], shape
+``(N, C, H, W)``; labels int64, shape ``(N,)``. ``image_shape``, ``data_shape`` (the
+same ``(C, H, W)``) and ``num_classes`` are set by ``__init__``, before ``setup``, so
+the CLI can link them into a model.
+
+GAN training never fits a held-out split: validation and test batches serve to
+monitor D on real images it has not trained on. So the torchvision modules use the
+official test split for both, and the others one seeded held-out fraction for both.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from lightning.pytorch import LightningDataModule
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+from torchvision.transforms.functional import pil_to_tensor
+
+from ganzoo.errors import ConfigError, check_positive_int
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+def _optional_size(name: str, value, example: str) -> None:
+    if value is not None:
+        check_positive_int(name, value, example)
+
+
+def _fraction(name: str, value, example: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError(f"{name} must be in [0, 1), got {value!r}; e.g. {example}")
+
+
+def _resize(images: Tensor, size: int, chunk: int = 4096) -> Tensor:
+    """Resizes ``(N, C, H, W)`` images to ``(N, C, size, size)``, bilinear with antialiasing.
+
+    uint8 images come back as rounded uint8; float images as floats. Chunks bound memory.
+    """
+    out = []
+    for part in images.split(chunk):
+        resized = F.interpolate(part.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        out.append(resized.round().clamp(0, 255).to(torch.uint8) if images.dtype == torch.uint8 else resized)
+    return torch.cat(out)
+
+
+def _split(n: int, val_fraction: float, seed: int) -> tuple[Tensor, Tensor]:
+    """Seeded indices ``(train, val)`` of n items; val holds ``round(n * val_fraction)`` (at least 1 if > 0)."""
+    n_val = max(1, round(n * val_fraction)) if val_fraction > 0 else 0
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[n_val:], order[:n_val]
+
+
+class _LabelledImages(Dataset):
+    """Images ``(N, C, H, W)`` with labels ``(N,)``; uint8 images are scaled to [-1, 1] per item.
+
+    Float images are returned as they are (already in [-1, 1]).
+    """
+
+    def __init__(self, images: Tensor, labels: Tensor):
+        self.images = images
+        self.labels = labels.to(torch.int64)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        image = self.images[index]
+        if image.dtype == torch.uint8:
+            image = image.float() / 127.5 - 1
+        return image, self.labels[index]
+
+
+class _ImageFiles(Dataset):
+    """Image files read with PIL per item: ``(C, S, S)`` in [-1, 1] and an int label."""
+
+    def __init__(self, files: list[Path], labels: list[int], transform, mode: str):
+        self.files = files
+        self.labels = labels
+        self.transform = transform
+        self.mode = mode
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        with Image.open(self.files[index]) as image:
+            image = self.transform(image.convert(self.mode))
+        return pil_to_tensor(image).float() / 127.5 - 1, self.labels[index]
+
+
+class ImageDataModule(LightningDataModule):
+    """Base of the image datamodules: loaders over ``splits``, which subclasses fill in ``setup``.
+
+    Batches are ``(images, labels)``: images float32 in [-1, 1], shape ``(N, C, H, W)``;
+    labels int64, shape ``(N,)``. Training batches are shuffled and full (``drop_last``);
+    validation, test and predict batches are in order.
+
+    Args:
+        batch_size: images per batch.
+        num_workers: DataLoader worker processes (0 loads in the main process).
+    """
+
+    #: ``(C, H, W)`` of one image, set by ``__init__``.
+    image_shape: tuple[int, int, int] = ()
+    #: number of classes (0 when the images are unlabelled and every label is 0).
+    num_classes: int = 0
+
+    def __init__(self, batch_size: int = 128, num_workers: int = 0):
+        super().__init__()
+        check_positive_int("batch_size", batch_size, "batch_size=128")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ConfigError(f"num_workers must be a non-negative integer, got {num_workers!r}; e.g. num_workers=4")
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.splits: dict[str, Dataset] = {}
+
+    @property
+    def data_shape(self) -> tuple[int, int, int]:
+        """The shape of one sample, ``image_shape``; ``GANModule`` checks its networks against it."""
+        return tuple(self.image_shape)
+
+    def _set_splits(self, train: Dataset, val: Dataset, test: Dataset) -> None:
+        if len(train) < self.batch_size:
+            raise ConfigError(
+                f"batch_size {self.batch_size} is larger than the {len(train)} training images of "
+                f"{type(self).__name__}; lower batch_size"
+            )
+        self.splits = {"train": train, "val": val, "test": test}
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            self.splits[split],
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            drop_last=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        """The validation batches: ``predict`` generates as many samples as they hold."""
+        return self._loader("val", shuffle=False)
+
+
+class _TorchvisionDataModule(ImageDataModule):
+    """A torchvision dataset held in memory as uint8 ``(N, C, H, W)``, resized once in ``setup``.
+
+    Train is the official train split; val and test are both the official test split.
+    """
+
+    dataset_class: type = None
+    #: ``(C, H, W)`` of the stored images.
+    native_shape: tuple[int, int, int] = ()
+    #: the file whose absence the error names, relative to ``data_dir``.
+    expected_file: str = ""
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        batch_size: int = 128,
+        image_size: Optional[int] = None,
+        num_workers: int = 0,
+        download: bool = False,
+    ):
+        super().__init__(batch_size=batch_size, num_workers=num_workers)
+        _optional_size("image_size", image_size, "image_size=32")
+        self.data_dir = data_dir
+        self.image_size = image_size
+        self.download = download
+        channels, height, width = self.native_shape
+        self.image_shape = (channels, image_size, image_size) if image_size else (channels, height, width)
+        self.num_classes = 10
+
+    def _dataset(self, train: bool):
+        try:
+            return self.dataset_class(self.data_dir, train=train, download=self.download)
+        except RuntimeError as err:
+            if "Dataset not found" not in str(err):
+                raise
+            root = os.path.abspath(os.path.expanduser(self.data_dir))
+            raise ConfigError(
+                f"{self.dataset_class.__name__} not found under {root!r} "
+                f"(expected {os.path.join(root, self.expected_file)}); "
+                "put the files there or pass --data.download true (needs internet)"
+            ) from None
+
+    def prepare_data(self) -> None:
+        """Downloads both splits when ``download`` is true; fails in one line when they are missing."""
+        self._dataset(train=True)
+        self._dataset(train=False)
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.splits:
+            return
+        train, test = self._tensors(train=True), self._tensors(train=False)
+        self._set_splits(train, test, test)
+
+    def _tensors(self, train: bool) -> _LabelledImages:
+        dataset = self._dataset(train)
+        images = torch.as_tensor(dataset.data)
+        images = images.unsqueeze(1) if images.ndim == 3 else images.permute(0, 3, 1, 2)
+        if self.image_size:
+            images = _resize(images, self.image_size)
+        return _LabelledImages(images.contiguous(), torch.as_tensor(dataset.targets))
+
+
+class MNISTDataModule(_TorchvisionDataModule):
+    """MNIST handwritten digits: 60,000 train, 10,000 val/test (the official test split).
+
+    Images ``(N, 1, 28, 28)`` (or ``image_size`` square) in [-1, 1]; labels 0..9.
+
+    Args:
+        data_dir: folder holding ``MNIST/raw/`` (torchvision layout).
+        batch_size: images per batch.
+        image_size: resize to ``image_size`` x ``image_size`` once in ``setup``; None keeps 28.
+        num_workers: DataLoader worker processes.
+        download: download into ``data_dir`` in ``prepare_data`` (needs internet).
+    """
+
+    dataset_class = torchvision.datasets.MNIST
+    native_shape = (1, 28, 28)
+    expected_file = os.path.join("MNIST", "raw", "train-images-idx3-ubyte")
+
+
+class FashionMNISTDataModule(_TorchvisionDataModule):
+    """Fashion-MNIST clothing images: 60,000 train, 10,000 val/test (the official test split).
+
+    Images ``(N, 1, 28, 28)`` (or ``image_size`` square) in [-1, 1]; labels 0..9.
+
+    Args:
+        data_dir: folder holding ``FashionMNIST/raw/`` (torchvision layout).
+        batch_size: images per batch.
+        image_size: resize to ``image_size`` x ``image_size`` once in ``setup``; None keeps 28.
+        num_workers: DataLoader worker processes.
+        download: download into ``data_dir`` in ``prepare_data`` (needs internet).
+    """
+
+    dataset_class = torchvision.datasets.FashionMNIST
+    native_shape = (1, 28, 28)
+    expected_file = os.path.join("FashionMNIST", "raw", "train-images-idx3-ubyte")
+
+
+class CIFAR10DataModule(_TorchvisionDataModule):
+    """CIFAR-10 colour images: 50,000 train, 10,000 val/test (the official test split).
+
+    Images ``(N, 3, 32, 32)`` (or ``image_size`` square) in [-1, 1]; labels 0..9.
+
+    Args:
+        data_dir: folder holding ``cifar-10-batches-py/`` (torchvision layout).
+        batch_size: images per batch.
+        image_size: resize to ``image_size`` x ``image_size`` once in ``setup``; None keeps 32.
+        num_workers: DataLoader worker processes.
+        download: download into ``data_dir`` in ``prepare_data`` (needs internet).
+    """
+
+    dataset_class = torchvision.datasets.CIFAR10
+    native_shape = (3, 32, 32)
+    expected_file = os.path.join("cifar-10-batches-py", "data_batch_1")
+
+
+def _scan_images(root: Path) -> list[Path]:
+    """Image files under root, recursively, sorted; a one-line error when there are none."""
+    if not root.is_dir():
+        raise ConfigError(f"image folder {str(root)!r} does not exist; data_dir must be a folder of image files")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if not files:
+        raise ConfigError(
+            f"no images under {str(root)!r}; data_dir must hold {', '.join(IMAGE_EXTENSIONS)} files "
+            "(directly or in one subfolder per class)"
+        )
+    return files
+
+
+class ImageFolderDataModule(ImageDataModule):
+    """Any folder of images (e.g. CelebA's ``img_align_celeba``), read with PIL per item.
+
+    Images are found recursively (.png .jpg .jpeg .bmp .webp, any case). When every one
+    lies in an immediate subfolder of ``data_dir``, the sorted subfolder names are the
+    classes (labels 0..K-1); otherwise ``num_classes`` is 0 and every label 0. A seeded
+    ``val_fraction`` of the images is held out as val and test (the same images).
+
+    Batches: images ``(N, channels, image_size, image_size)`` in [-1, 1]; labels ``(N,)``.
+
+    Args:
+        data_dir: the folder of images.
+        batch_size: images per batch.
+        image_size: side of the square output images.
+        channels: 1 (grayscale) or 3 (RGB).
+        crop_size: centre-crop this square first, then resize to ``image_size``; None
+            resizes the shorter side to ``image_size``, then centre-crops (DCGAN's CelebA recipe).
+        val_fraction: fraction of the images held out, in [0, 1).
+        seed: seed of the held-out draw.
+        num_workers: DataLoader worker processes.
+    """
+
+    def __init__(
+        self,
+        data_dir: str,
+        batch_size: int = 128,
+        image_size: int = 64,
+        channels: int = 3,
+        crop_size: Optional[int] = None,
+        val_fraction: float = 0.01,
+        seed: int = 0,
+        num_workers: int = 0,
+    ):
+        super().__init__(batch_size=batch_size, num_workers=num_workers)
+        check_positive_int("image_size", image_size, "image_size=64")
+        _optional_size("crop_size", crop_size, "crop_size=108")
+        _fraction("val_fraction", val_fraction, "val_fraction=0.01")
+        if channels not in (1, 3) or isinstance(channels, bool):
+            raise ConfigError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels!r}; e.g. channels=3")
+        self.data_dir = data_dir
+        self.image_size = image_size
+        self.channels = channels
+        self.crop_size = crop_size
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.image_shape = (channels, image_size, image_size)
+        root = Path(data_dir).expanduser()
+        self.files = _scan_images(root)
+        self.classes, self.labels = self._classes(root, self.files)
+        self.num_classes = len(self.classes)
+
+    @staticmethod
+    def _classes(root: Path, files: list[Path]) -> tuple[list[str], list[int]]:
+        """Subfolder classes and per-file labels; ``([], zeros)`` unless every file is in a subfolder."""
+        if not all(len(f.relative_to(root).parts) == 2 for f in files):
+            return [], [0] * len(files)
+        classes = sorted({f.parent.name for f in files})
+        index = {name: label for label, name in enumerate(classes)}
+        return classes, [index[f.parent.name] for f in files]
+
+    def transform(self) -> transforms.Compose:
+        """PIL image -> PIL image ``image_size`` x ``image_size`` (crop then resize, or resize then crop)."""
+        size = self.image_size
+        if self.crop_size is None:
+            steps = [transforms.Resize(size), transforms.CenterCrop(size)]
+        else:
+            steps = [transforms.CenterCrop(self.crop_size), transforms.Resize((size, size))]
+        return transforms.Compose(steps)
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.splits:
+            return
+        train, val = _split(len(self.files), self.val_fraction, self.seed)
+        mode = "L" if self.channels == 1 else "RGB"
+
+        def subset(indices: Tensor) -> _ImageFiles:
+            idx = indices.tolist()
+            return _ImageFiles([self.files[i] for i in idx], [self.labels[i] for i in idx], self.transform(), mode)
+
+        held_out = subset(val)
+        self._set_splits(subset(train), held_out, held_out)
+
+
+class DigitsDataModule(ImageDataModule):
+    """scikit-learn's real 8x8 handwritten digits (1,797 images, UCI), held in memory; works offline.
+
+    Pixel values 0..16 are scaled to [-1, 1]. A seeded ``val_fraction`` is held out as
+    val and test (the same images). Batches: images ``(N, 1, S, S)`` with S = 8 or
+    ``image_size``, in [-1, 1]; labels 0..9.
+
+    Args:
+        batch_size: images per batch.
+        image_size: resize to ``image_size`` x ``image_size`` (bilinear) once; None keeps 8.
+        val_fraction: fraction of the images held out, in [0, 1).
+        seed: seed of the held-out draw.
+        num_workers: DataLoader worker processes.
+    """
+
+    def __init__(
+        self,
+        batch_size: int = 128,
+        image_size: Optional[int] = None,
+        val_fraction: float = 0.1,
+        seed: int = 0,
+        num_workers: int = 0,
+    ):
+        super().__init__(batch_size=batch_size, num_workers=num_workers)
+        _optional_size("image_size", image_size, "image_size=16")
+        _fraction("val_fraction", val_fraction, "val_fraction=0.1")
+        self.image_size = image_size
+        self.val_fraction = val_fraction
+        self.seed = seed
+        side = image_size or 8
+        self.image_shape = (1, side, side)
+        self.num_classes = 10
+
+    #: generated samples :meth:`evaluate` sees at each validation.
+    num_eval_samples: int = 1000
+
+    def evaluate(self, samples: Tensor) -> dict[str, float]:
+        """Classifier metrics of generated digits ``(N, 1, S, S)`` in [-1, 1].
+
+        A small MLP fitted on the training split's 8x8 pixels (98.9% accuracy on the
+        held-out digits) classifies the samples, brought back to 8x8; see
+        :func:`ganzoo.metrics.classifier_metrics` for ``classifier_score`` (at most 10),
+        ``confidence``, ``classes_covered`` and ``class_kl``. :meth:`target_metrics`
+        gives the same for the held-out real digits.
+        """
+        from ganzoo.metrics.classifier import classifier_metrics
+
+        pixels = samples.detach().float().cpu().clamp(-1, 1).add(1).div(2)
+        if pixels.shape[-1] != 8:
+            pixels = F.interpolate(pixels, size=(8, 8), mode="bilinear", antialias=True, align_corners=False)
+        return classifier_metrics(self._classifier().predict_proba(pixels.reshape(len(pixels), 64).numpy()))
+
+    def target_metrics(self) -> dict[str, float]:
+        """:meth:`evaluate` of the held-out real digits, at this module's image size."""
+        self.setup("fit")
+        return self.evaluate(self.splits["val"].images)
+
+    def _classifier(self):
+        if getattr(self, "_mlp", None) is None:
+            from sklearn.neural_network import MLPClassifier
+
+            self.setup("fit")
+            train = self.splits["train"]
+            # the original 8x8 pixels in [0, 1]; resized and back would blur them a little
+            self._mlp = MLPClassifier((128,), max_iter=500, random_state=0)
+            self._mlp.fit(self._pixels_8x8[self._train_index].numpy(), train.labels.numpy())
+        return self._mlp
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.splits:
+            return
+        from sklearn.datasets import load_digits  # imported here: it adds ~1 s to `import ganzoo`
+
+        digits = load_digits()
+        images = torch.as_tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16
+        self._pixels_8x8 = images.reshape(len(images), 64)
+        if self.image_size:
+            images = _resize(images, self.image_size).clamp(0, 1)
+        images, labels = images * 2 - 1, torch.as_tensor(digits.target, dtype=torch.int64)
+        train, val = _split(len(labels), self.val_fraction, self.seed)
+        self._train_index = train
+        held_out = _LabelledImages(images[val], labels[val])
+        self._set_splits(_LabelledImages(images[train], labels[train]), held_out, held_out)

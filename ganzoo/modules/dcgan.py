@@ -1,0 +1,62 @@
+"""DCGAN: convolutional generator and discriminator for images (Radford et al. 2015)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from lightning.pytorch.utilities import rank_zero_warn
+from torch import nn
+
+from ganzoo.modules.gan import GANModule
+from ganzoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+
+
+class DCGAN(GANModule):
+    """A GAN whose G and D are the all-convolutional networks of DCGAN, for square images.
+
+    G reads z as a 1x1 image and grows it with stride-2 transposed convolutions,
+    BatchNorm and ReLU to a ``tanh`` image in [-1, 1]; D mirrors it with stride-2
+    convolutions and LeakyReLU(0.2), no normalisation on its first layer, down to
+    one raw score per image. Both start from the paper's N(0, 0.02) weights. See
+    :class:`~ganzoo.nets.DCGANGenerator` and :class:`~ganzoo.nets.DCGANDiscriminator`.
+
+    The paper's recipe is Adam with lr 2e-4 and beta1 0.5, which is already
+    :class:`~ganzoo.GANModule`'s default optimizer, with z of size 100 and the
+    non-saturating loss. Real images must be scaled to [-1, 1].
+
+    Args:
+        image_shape: shape ``(C, S, S)`` of one image, S in
+            :data:`~ganzoo.nets.SUPPORTED_SIZES` (8, 16, 28, 32, 64, 128); linked
+            from the datamodule by the CLI.
+        g_width: channels of G's last hidden layer (``ngf``); its first has
+            ``g_width * S / 8`` (``* S / 14`` at 28 px).
+        d_width: channels of D's first layer (``ndf``).
+        d_norm: D's normalisation: ``"batch"`` (the paper's), ``"layer"`` (per
+            sample; use it with ``wgan_gp``), ``"spectral"`` or ``"none"``.
+        latent_dim: size of z; 100 as in the paper.
+        **kwargs: everything else of :class:`~ganzoo.GANModule` (prior, loss,
+            n_critic, optimizers, ...).
+    """
+
+    def __init__(
+        self,
+        image_shape: Sequence[int] = (1, 28, 28),
+        g_width: int = 64,
+        d_width: int = 64,
+        d_norm: str = "batch",
+        latent_dim: int = 100,
+        **kwargs,
+    ):
+        super().__init__(latent_dim=latent_dim, **kwargs)
+        if d_norm == "batch" and self.gp_weight > 0 and kwargs.get("discriminator") is None:
+            rank_zero_warn(
+                "DCGAN with d_norm='batch' and a gradient penalty: BatchNorm mixes the samples of a batch, so D's "
+                "gradient for one sample depends on the others and the per-sample penalty is wrong; use d_norm: layer"
+            )
+
+    def build_generator(self) -> nn.Module:
+        hp = self.hparams
+        return DCGANGenerator(self.latent_dim, hp.image_shape, hp.g_width)
+
+    def build_discriminator(self) -> nn.Module:
+        hp = self.hparams
+        return DCGANDiscriminator(hp.image_shape, hp.d_width, hp.d_norm)

@@ -1,0 +1,147 @@
+"""Convolutional generator and discriminator after DCGAN (Radford et al. 2015).
+
+One class per role serves every supported resolution: an image side is
+``base * 2**k`` with ``base`` 4 (8, 16, 32, 64, 128 px) or 7 (28 px), and ``k``
+sets the number of stride-2 layers. Plain ``nn.Module`` s that only define
+``forward``; they initialise their own weights as the paper does, and know
+nothing of training.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from ganzoo.errors import ConfigError, check_positive_int, choose_from
+
+#: square image sides the DCGAN networks can produce and score.
+SUPPORTED_SIZES = (8, 16, 28, 32, 64, 128)
+
+#: D's normalisation layer after every conv but the first and the last, by name.
+NORMS: dict[str, Optional[Callable[[int], nn.Module]]] = {
+    "batch": nn.BatchNorm2d,  # the paper's
+    # One group: per-sample statistics, so WGAN-GP's per-sample gradient penalty stays valid.
+    "layer": lambda channels: nn.GroupNorm(1, channels),
+    "spectral": None,  # no layer: spectral norm reparametrizes every conv instead
+    "none": None,
+}
+
+
+def _layout(image_shape: Sequence[int]) -> tuple[int, int, int]:
+    """``(channels, base, k)`` of an image shape ``(C, S, S)`` with ``S = base * 2**k``."""
+    shape = tuple(image_shape) if isinstance(image_shape, Sequence) and not isinstance(image_shape, str) else None
+    if shape is None or len(shape) != 3 or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
+        raise ConfigError(
+            f"DCGAN image_shape must be (channels, height, width), got {image_shape!r}; e.g. image_shape=[1, 28, 28]"
+        )
+    channels, height, width = shape
+    check_positive_int("DCGAN image channels", channels, "image_shape=[3, 32, 32] for RGB")
+    if height != width or height not in SUPPORTED_SIZES:
+        sizes = ", ".join(str(s) for s in SUPPORTED_SIZES)
+        raise ConfigError(
+            f"DCGAN image size {height}x{width} is not supported; use a square size in {sizes} "
+            "(resize the data with image_size=...)"
+        )
+    base = 7 if height % 7 == 0 else 4
+    return channels, base, (height // base).bit_length() - 1
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """DCGAN's initialisation, in place: conv weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(layer.weight, 0.0, 0.02)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.BatchNorm2d):
+            nn.init.normal_(layer.weight, 1.0, 0.02)
+            nn.init.zeros_(layer.bias)
+
+
+class DCGANGenerator(nn.Module):
+    """Maps latent codes to images by transposed convolutions that double the side.
+
+    ``z`` is read as a 1x1 image with ``latent_dim`` channels; a ``base x base``
+    transposed conv projects it to ``width * 2**(k-1)`` channels, each following
+    block halves the channels and doubles the side, and a last transposed conv
+    with ``tanh`` gives the image. Hidden layers use BatchNorm and ReLU.
+
+    Args:
+        latent_dim: size d of z.
+        image_shape: ``(C, S, S)`` with S in :data:`SUPPORTED_SIZES`.
+        width: channels of the last hidden layer (``ngf`` of the PyTorch example);
+            the first has ``width * 2**(k-1)``, e.g. ``8 * width`` at 64 px.
+    """
+
+    def __init__(self, latent_dim: int, image_shape: Sequence[int], width: int = 64):
+        super().__init__()
+        check_positive_int("latent_dim", latent_dim, "latent_dim=100")
+        check_positive_int("DCGAN generator width (g_width)", width, "g_width=64")
+        out_channels, base, k = _layout(image_shape)
+        channels = width * 2 ** (k - 1)
+        blocks = [_up_block(latent_dim, channels, kernel_size=base, stride=1, padding=0)]
+        for _ in range(k - 1):
+            blocks.append(_up_block(channels, channels // 2))
+            channels //= 2
+        blocks.append(nn.Sequential(nn.ConvTranspose2d(channels, out_channels, 4, 2, 1), nn.Tanh()))
+        self.net = nn.Sequential(*blocks)
+        init_dcgan_weights(self)
+
+    def forward(self, z: Tensor) -> Tensor:
+        """z of shape ``(N, latent_dim)`` -> images in [-1, 1], shape ``(N, C, S, S)``."""
+        return self.net(z.reshape(z.shape[0], -1, 1, 1))
+
+
+def _up_block(c_in: int, c_out: int, kernel_size: int = 4, stride: int = 2, padding: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.ConvTranspose2d(c_in, c_out, kernel_size, stride, padding, bias=False),  # BatchNorm adds the shift
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(),
+    )
+
+
+class DCGANDiscriminator(nn.Module):
+    """Maps images to one raw score each (a logit for the BCE losses), mirroring the generator.
+
+    A stride-2 conv with LeakyReLU(0.2) and no normalisation (as in the paper),
+    then blocks that double the channels and halve the side down to
+    ``base x base``, then a ``base x base`` conv to one score. No sigmoid: the
+    losses take logits.
+
+    Args:
+        image_shape: ``(C, S, S)`` with S in :data:`SUPPORTED_SIZES`.
+        width: channels of the first layer (``ndf`` of the PyTorch example).
+        norm: normalisation of the hidden blocks: ``"batch"`` (the paper's),
+            ``"layer"`` (GroupNorm with one group: per-sample, for WGAN-GP),
+            ``"spectral"`` (spectral norm on every conv, first and last included,
+            and no other normalisation; Miyato et al. 2018) or ``"none"``.
+    """
+
+    def __init__(self, image_shape: Sequence[int], width: int = 64, norm: str = "batch"):
+        super().__init__()
+        if not isinstance(norm, str) or norm not in NORMS:
+            raise choose_from("norm", norm, NORMS)
+        check_positive_int("DCGAN discriminator width (d_width)", width, "d_width=64")
+        in_channels, base, k = _layout(image_shape)
+        make_norm = NORMS[norm]
+        blocks = [nn.Sequential(nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2))]
+        channels = width
+        for _ in range(k - 1):
+            # A conv followed by a normalisation needs no bias: the norm's own shift replaces it.
+            layers = [nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=make_norm is None)]
+            if make_norm is not None:
+                layers.append(make_norm(channels * 2))
+            blocks.append(nn.Sequential(*layers, nn.LeakyReLU(0.2)))
+            channels *= 2
+        blocks.append(nn.Conv2d(channels, 1, base, 1, 0))
+        self.net = nn.Sequential(*blocks)
+        init_dcgan_weights(self)
+        if norm == "spectral":
+            for layer in list(self.modules()):
+                if isinstance(layer, nn.Conv2d):
+                    spectral_norm(layer)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Images of shape ``(N, C, S, S)`` -> raw scores of shape ``(N,)``."""
+        return self.net(x).flatten(1).squeeze(1)
