@@ -37,6 +37,10 @@ class SampleGrid(Callback):
         interpolation_steps: images per interpolation row, both ends included.
         upscale: nearest-neighbour magnification; ``None`` makes small images at least 32 px.
         verbose: print the final grid's path when training ends.
+
+    Attributes:
+        written: every PNG written, in order.
+        last_grid: the latest ``grid_g*.png``.
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class SampleGrid(Callback):
         self._last_written: Optional[int] = None
         self._images: Optional[bool] = None  # whether G makes images; known at the first grid
         self.written: list[Path] = []
+        self.last_grid: Optional[Path] = None
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         limit = pl_module.num_fixed_latents
@@ -83,8 +88,8 @@ class SampleGrid(Callback):
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._write(trainer, pl_module)
-        if self.verbose and self.written and trainer.is_global_zero:
-            print(f"ganzoo: samples after {pl_module.g_steps} generator steps: {self.written[-2 if self.interpolation_rows else -1]}")
+        if self.verbose and self.last_grid is not None and trainer.is_global_zero:
+            print(f"ganzoo: samples after {pl_module.g_steps} generator steps: {self.last_grid}")
 
     def _write(self, trainer: Trainer, pl_module: LightningModule) -> None:
         step = pl_module.g_steps
@@ -102,6 +107,7 @@ class SampleGrid(Callback):
             path = save_png(picture, directory / f"{name}_g{step:06d}.png")
             self.written.append(path)
             log_image(trainer, f"samples/{name}", path)
+        self.last_grid = self.written[-len(pictures)]
 
     def _supported(self, pl_module: LightningModule) -> bool:
         if self._images is None:
