@@ -22,8 +22,6 @@ from ganzoo.viz import image_grid, save_png, to_uint8
 
 def load_generator(checkpoint: str, device: str = "auto") -> GANModule:
     """The GAN recorded in a checkpoint, on ``device`` (``auto``: CUDA when available), in eval mode."""
-    import ganzoo  # noqa: F401  (imports every zoo variant, so the checkpoint's class is known)
-
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device.startswith("cuda") and not torch.cuda.is_available():

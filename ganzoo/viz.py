@@ -7,11 +7,11 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from PIL import Image
 from torch import Tensor
 from torchvision.utils import make_grid
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 Critic = Callable[[np.ndarray], np.ndarray]
 

@@ -12,7 +12,7 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, check_positive_int
 from ganzoo.losses import get_loss, gradient_penalty
 from ganzoo.priors import get_prior
 
@@ -94,8 +94,7 @@ class GANModule(LightningModule):
     ):
         super().__init__()
         self.automatic_optimization = False
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim <= 0:
-            raise ConfigError(f"latent_dim must be a positive integer, got {latent_dim!r}; e.g. latent_dim=64")
+        check_positive_int("latent_dim", latent_dim, "latent_dim=64")
         if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
             raise ConfigError(f"n_critic must be an integer >= 1, got {n_critic!r}; e.g. n_critic=1 (5 for wgan_gp)")
         self.latent_dim = latent_dim
