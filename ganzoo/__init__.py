@@ -2,7 +2,7 @@
 
 The public API is what this module re-exports; nothing else is promised.
 """
-from ganzoo.callbacks import DistributionMonitor, GANCheckpoint, MaxGeneratorSteps, SampleGrid
+from ganzoo.callbacks import DistributionMonitor, GANCheckpoint, ImageMetrics, MaxGeneratorSteps, SampleGrid
 from ganzoo.data import (
     CIFAR10DataModule,
     DigitsDataModule,
@@ -19,7 +19,7 @@ from ganzoo.data import (
 from ganzoo.errors import ConfigError
 from ganzoo.losses import LOSSES, GANLoss, get_loss
 from ganzoo.loggers import WandbLogger
-from ganzoo.metrics import gaussian_1d_metrics, mode_coverage
+from ganzoo.metrics import ImageEvaluator, gaussian_1d_metrics, mode_coverage
 from ganzoo.modules import DCGAN, GANModule, VanillaGAN
 from ganzoo.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from ganzoo.priors import PRIORS
@@ -43,7 +43,9 @@ __all__ = [
     "GaussianMixture2D",
     "Grid2D",
     "ImageDataModule",
+    "ImageEvaluator",
     "ImageFolderDataModule",
+    "ImageMetrics",
     "LOSSES",
     "MLPDiscriminator",
     "MLPGenerator",

@@ -116,7 +116,11 @@ def _config_error(err: BaseException) -> Optional[ConfigError]:
 
 
 #: ganzoo's own subcommands, beside LightningCLI's fit/validate/test/predict.
-COMMANDS = {"generate": "ganzoo.generate"}
+COMMANDS = {
+    "generate": ("ganzoo.generate", "Write samples of a trained checkpoint"),
+    "evaluate": ("ganzoo.evaluate", "FID, KID, IS or domain metrics of a checkpoint"),
+    "train-classifier": ("ganzoo.train_classifier", "Train the domain classifier behind fd_classifier & co."),
+}
 
 
 def main(args: Optional[list[str]] = None) -> None:
@@ -126,12 +130,14 @@ def main(args: Optional[list[str]] = None) -> None:
         if argv and argv[0] in COMMANDS:
             import importlib
 
-            importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
+            importlib.import_module(COMMANDS[argv[0]][0]).main(argv[1:])
         else:
             GANZooCLI(args=args)
     except SystemExit:
         if argv in (["-h"], ["--help"]):
-            print("\nganzoo's own commands:\n  generate            Write samples of a trained checkpoint (ganzoo generate --help)")
+            print("\nganzoo's own commands (ganzoo COMMAND --help):")
+            for name, (_, summary) in COMMANDS.items():
+                print(f"  {name:<18}  {summary}")
         raise
     except Exception as err:
         config_error = _config_error(err)

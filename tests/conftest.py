@@ -44,3 +44,17 @@ def linear_decay(total_steps, end_factor=0.01):
     return functools.partial(
         torch.optim.lr_scheduler.LinearLR, start_factor=1.0, end_factor=end_factor, total_iters=total_steps
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_ganzoo_cache(tmp_path_factory):
+    """Real-image statistics go to a per-session folder, never to the user's ~/.cache."""
+    os.environ["GANZOO_CACHE"] = str(tmp_path_factory.mktemp("ganzoo_cache"))
+
+
+@pytest.fixture(scope="session")
+def random_inception_weights(tmp_path_factory):
+    """An InceptionV3 state dict with random (calibrated) weights: the real file cannot be downloaded here."""
+    from ganzoo.metrics.inception import save_random_inception_weights
+
+    return save_random_inception_weights(tmp_path_factory.mktemp("inception") / "random_inception.pth")

@@ -50,3 +50,20 @@ def test_error_lines_in_the_images_page_are_real_messages():
             make()
         actual.append(str(info.value))
     assert shown == actual
+
+
+def test_error_lines_in_the_evaluation_page_are_real_messages(tmp_path):
+    from ganzoo import ConfigError
+    from ganzoo.metrics.inception import check_weights_file, find_inception_weights
+
+    shown = [line.removeprefix("ganzoo: error: ") for line in (ROOT / "docs" / "evaluation.md").read_text().splitlines()
+             if line.startswith("ganzoo: error: ")]
+    with pytest.raises(ConfigError) as missing:
+        find_inception_weights("/data/inception.pth")
+    assert shown[0] == str(missing.value)
+    bad = tmp_path / "inception.pth"
+    bad.write_bytes(b"\x80\x04\x95junk")
+    with pytest.raises(ConfigError) as refused:
+        check_weights_file(bad)
+    pattern = re.escape(shown[1].replace("'inception.pth'", "'@'")).replace(re.escape("(...)"), r"\(.*\)")
+    assert re.fullmatch(pattern.replace("@", re.escape(str(bad))), str(refused.value))

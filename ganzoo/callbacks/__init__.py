@@ -1,7 +1,8 @@
-"""Callbacks: training length in generator steps, pictures and reports, checkpoints."""
+"""Callbacks: training length in generator steps, pictures and reports, image metrics, checkpoints."""
 from ganzoo.callbacks.checkpoint import GANCheckpoint
 from ganzoo.callbacks.monitor import DistributionMonitor
+from ganzoo.callbacks.quality import ImageMetrics
 from ganzoo.callbacks.samples import SampleGrid
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 
-__all__ = ["DistributionMonitor", "GANCheckpoint", "MaxGeneratorSteps", "SampleGrid"]
+__all__ = ["DistributionMonitor", "GANCheckpoint", "ImageMetrics", "MaxGeneratorSteps", "SampleGrid"]

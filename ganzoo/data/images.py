@@ -116,6 +116,8 @@ class ImageDataModule(LightningDataModule):
 
     def __init__(self, batch_size: int = 128, num_workers: int = 0):
         super().__init__()
+        # the subclass's arguments too; checkpoints record them, so `ganzoo evaluate` can rebuild the data
+        self.save_hyperparameters(logger=False)
         check_positive_int("batch_size", batch_size, "batch_size=128")
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
             raise ConfigError(f"num_workers must be a non-negative integer, got {num_workers!r}; e.g. num_workers=4")

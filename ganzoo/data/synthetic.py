@@ -53,6 +53,7 @@ class SyntheticDataModule(LightningDataModule):
 
     def __init__(self, batch_size: int = 256, num_train: int = 50_000, num_val: int = 2_500, seed: int = 0):
         super().__init__()
+        self.save_hyperparameters(logger=False)  # with the subclass's arguments; checkpoints record them
         _positive("batch_size", batch_size, "batch_size=256")
         _positive("num_train", num_train, "num_train=50000")
         _positive("num_val", num_val, "num_val=2500")

@@ -1,5 +1,17 @@
-"""Metrics of generated distributions."""
+"""Metrics of generated distributions: toy targets, FID/KID/IS (torchmetrics), domain classifiers."""
 from ganzoo.metrics.classifier import classifier_metrics
+from ganzoo.metrics.evaluator import METRICS, ImageEvaluator, frechet_distance
+from ganzoo.metrics.inception import find_inception_weights, save_random_inception_weights
 from ganzoo.metrics.toy import gaussian_1d_metrics, mode_coverage, wasserstein1_to_normal
 
-__all__ = ["classifier_metrics", "gaussian_1d_metrics", "mode_coverage", "wasserstein1_to_normal"]
+__all__ = [
+    "METRICS",
+    "ImageEvaluator",
+    "classifier_metrics",
+    "find_inception_weights",
+    "frechet_distance",
+    "gaussian_1d_metrics",
+    "mode_coverage",
+    "save_random_inception_weights",
+    "wasserstein1_to_normal",
+]

@@ -429,9 +429,26 @@ class GANModule(LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps}
         checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if datamodule is not None:  # with its hyperparameters, enough for `ganzoo evaluate` to rebuild it
+            checkpoint["ganzoo_datamodule"] = f"{type(datamodule).__module__}.{type(datamodule).__qualname__}"
+        # A torchmetrics metric kept on the module (say an FID with its 91 MB InceptionV3) would
+        # put its network into every checkpoint; those weights are fixed and never worth saving.
+        for prefix in self._metric_prefixes():
+            for key in [k for k in checkpoint["state_dict"] if k.startswith(prefix)]:
+                del checkpoint["state_dict"][key]
+
+    def _metric_prefixes(self) -> list[str]:
+        from torchmetrics import Metric
+
+        return [f"{name}." for name, module in self.named_modules() if name and isinstance(module, Metric)]
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("state_dict", {})
+        for prefix in self._metric_prefixes():  # left out on saving: keep the module's own
+            for key, value in self.state_dict().items():
+                if key.startswith(prefix):
+                    state.setdefault(key, value)
         if "fixed_z" in state:  # the stored codes, whatever their number, replace the empty placeholder
             self.fixed_z = torch.empty_like(state["fixed_z"], device=self.fixed_z.device)
         else:  # written before grids existed: keep the placeholder, draw the codes on first use

@@ -1,0 +1,125 @@
+"""``ganzoo evaluate``: FID, KID, IS or domain metrics of a checkpoint, as a table and a JSON file.
+
+    ganzoo evaluate CHECKPOINT --metrics fid kid is --inception_weights ~/weights/
+    ganzoo evaluate CHECKPOINT --metrics fd_classifier classifier_score --classifier mnist
+    ganzoo evaluate CHECKPOINT --metrics fid --num_fake 50000 --split train --output fid.json
+
+The data is rebuilt from the checkpoint (which records its datamodule's class and
+arguments); ``--data_dir`` points it at the files on this machine.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from ganzoo.errors import ConfigError
+from ganzoo.generate import load_generator
+from ganzoo.metrics.evaluator import METRICS, ImageEvaluator, module_sampler
+
+
+def load_datamodule(checkpoint: str, data: Optional[str] = None, data_dir: Optional[str] = None):
+    """The datamodule a checkpoint was trained on, or ``data`` (a class path), with ``data_dir`` if given."""
+    stored = torch.load(checkpoint, map_location="cpu", mmap=True, weights_only=True)
+    hparams = dict(stored.get("datamodule_hyper_parameters") or {})
+    class_path = data or stored.get("ganzoo_datamodule")
+    if not class_path:
+        raise ConfigError(
+            f"checkpoint '{checkpoint}' does not record its datamodule; pass --data, e.g. --data ganzoo.MNISTDataModule"
+        )
+    cls = _import_class(class_path)
+    accepted = inspect.signature(cls.__init__).parameters
+    kwargs = {k: v for k, v in hparams.items() if k in accepted}
+    if data_dir is not None:
+        if "data_dir" not in accepted:
+            raise ConfigError(f"--data_dir given, but {cls.__name__} takes no data_dir; drop --data_dir")
+        kwargs["data_dir"] = data_dir
+    return cls(**kwargs)
+
+
+def _import_class(class_path: str) -> type:
+    import importlib
+
+    if "." not in class_path:
+        class_path = f"ganzoo.{class_path}"
+    module_path, _, name = class_path.rpartition(".")
+    try:
+        target = getattr(importlib.import_module(module_path), name)
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"cannot import datamodule class '{class_path}' ({err}); e.g. --data ganzoo.MNISTDataModule") from err
+    return target
+
+
+def format_table(results: dict[str, float]) -> str:
+    width = max(len(k) for k in results)
+    return "\n".join(f"  {k:<{width}}  {v:.6g}" for k, v in results.items())
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ganzoo evaluate", description="Image metrics of a trained GAN checkpoint.")
+    p.add_argument("checkpoint", help="a .ckpt written by ganzoo fit (e.g. <run dir>/checkpoints/last.ckpt)")
+    p.add_argument("--metrics", nargs="+", default=["fid"], help=f"any of: {', '.join(METRICS)}; default fid")
+    p.add_argument("--num_fake", type=int, default=10_000, help="generated images; default 10000")
+    p.add_argument("--num_real", type=int, default=None, help="real images of the split; default: all of it")
+    p.add_argument("--split", default="train", help="train, val or test; default train")
+    p.add_argument("--inception_weights", default=None, help="InceptionV3 weights file or its folder (default: torch cache)")
+    p.add_argument("--classifier", default=None, help="domain classifier: mnist, digits or a file")
+    p.add_argument("--feature", type=int, default=2048, help="InceptionV3 feature size for FID/KID; default 2048")
+    p.add_argument("--antialias", action="store_true", help="antialiased resize to 299 px (default: TF1 bilinear, as papers)")
+    p.add_argument("--kid_subsets", type=int, default=100)
+    p.add_argument("--kid_subset_size", type=int, default=1000)
+    p.add_argument("--is_splits", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0, help="seed of the latent codes and of KID/IS subsets; default 0")
+    p.add_argument("--batch_size", type=int, default=100, help="images per forward pass; default 100")
+    p.add_argument("--cache_dir", default=None, help="real-statistics cache (default ~/.cache/ganzoo/real_stats)")
+    p.add_argument("--no_cache", action="store_true", help="neither read nor write cached real statistics")
+    p.add_argument("--data", default=None, help="datamodule class path, when the checkpoint does not record it")
+    p.add_argument("--data_dir", default=None, help="where the dataset lies on this machine")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... or auto (CUDA when available)")
+    p.add_argument("--output", default=None, help="JSON file; default <checkpoint stem>_metrics.json beside it")
+    return p
+
+
+def main(argv: Optional[list[str]] = None) -> dict:
+    args = parser().parse_args(argv)
+    evaluator = ImageEvaluator(
+        metrics=args.metrics, num_fake=args.num_fake, num_real=args.num_real, split=args.split,
+        inception_weights=args.inception_weights, classifier=args.classifier, feature=args.feature,
+        antialias=args.antialias, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
+        is_splits=args.is_splits, seed=args.seed, batch_size=args.batch_size, cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+    )
+    module = load_generator(args.checkpoint, args.device)
+    datamodule = load_datamodule(args.checkpoint, args.data, args.data_dir)
+    evaluator.prepare(datamodule)  # every bad setting fails here, before any image is generated
+    start = time.perf_counter()
+    results = evaluator.evaluate(module_sampler(module), datamodule, module.device)
+    report = {
+        "checkpoint": str(args.checkpoint),
+        "model": type(module).__name__,
+        "generator_steps": module.g_steps,
+        "metrics": results,
+        "protocol": evaluator.protocol(datamodule),
+        "real_statistics": "cached" if evaluator.cache.hits else "computed",
+        "device": str(module.device),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    output = Path(args.output) if args.output else Path(args.checkpoint).with_name(Path(args.checkpoint).stem + "_metrics.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2))
+    print(f"ganzoo evaluate: {type(module).__name__} after {module.g_steps} generator steps, "
+          f"{args.num_fake} generated vs {report['protocol']['num_real']} real ({args.split}), "
+          f"real statistics {report['real_statistics']}, {report['seconds']:.1f} s")
+    print(format_table(results))
+    print(f"written: {output}")
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
