@@ -19,3 +19,10 @@ def check_positive_int(name: str, value, example: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}; e.g. {example}")
     return value
+
+
+def check_nonnegative_int(name: str, value, example: str) -> int:
+    """``value`` when it is an integer >= 0 (not a bool); else one line naming it and an example."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{name} must be a non-negative integer, got {value!r}; e.g. {example}")
+    return value

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 from torchvision.transforms.functional import pil_to_tensor
 
-from ganzoo.errors import ConfigError, check_positive_int
+from ganzoo.errors import ConfigError, check_nonnegative_int, check_positive_int
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
@@ -119,8 +119,7 @@ class ImageDataModule(LightningDataModule):
         # the subclass's arguments too; checkpoints record them, so `ganzoo evaluate` can rebuild the data
         self.save_hyperparameters(logger=False)
         check_positive_int("batch_size", batch_size, "batch_size=128")
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ConfigError(f"num_workers must be a non-negative integer, got {num_workers!r}; e.g. num_workers=4")
+        check_nonnegative_int("num_workers", num_workers, "num_workers=4")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.splits: dict[str, Dataset] = {}

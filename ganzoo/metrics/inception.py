@@ -161,7 +161,6 @@ def save_random_inception_weights(path: Union[str, Path], seed: int = 0, images:
     for bn in batchnorms:
         bn.reset_running_stats()
         bn.momentum = None  # a cumulative average over the calibration batch
-    net.train()
     # noise at several brightness levels and smooth blobs, grey and colour: activations of
     # photos and of small generated images both stay in range
     rng = torch.Generator().manual_seed(seed)
@@ -169,7 +168,6 @@ def save_random_inception_weights(path: Union[str, Path], seed: int = 0, images:
     blobs = F.interpolate(torch.rand(images, 3, 4, 4, generator=rng), size=(32, 32), mode="bilinear")
     blobs[: images // 2] = blobs[: images // 2, :1]
     calibration = (torch.cat([noise, blobs]) * 255).round().to(torch.uint8)
-    net.train = lambda mode=True: nn.Module.train(net, mode)  # FeatureExtractorBase pins eval mode
     net.train(True)
     net(calibration)
     net.train(False)

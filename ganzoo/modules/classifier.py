@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, check_nonnegative_int
 
 
 def random_shift(images: Tensor, max_shift: int, generator: Optional[torch.Generator] = None) -> Tensor:
@@ -95,8 +95,7 @@ class ClassifierModule(LightningModule):
         label_smoothing: float = 0.0,
     ):
         super().__init__()
-        if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
-            raise ConfigError(f"max_shift must be a non-negative integer, got {max_shift!r}; e.g. max_shift=2")
+        check_nonnegative_int("max_shift", max_shift, "max_shift=2")
         if not lr > 0:
             raise ConfigError(f"lr must be > 0, got {lr!r}; e.g. lr=3e-3")
         self.net = net
