@@ -20,7 +20,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.losses import LOSSES, GANLoss, get_loss
 from ganzoo.loggers import WandbLogger
 from ganzoo.metrics import ImageEvaluator, gaussian_1d_metrics, mode_coverage
-from ganzoo.modules import DCGAN, GANModule, VanillaGAN
+from ganzoo.modules import ACGAN, DCGAN, ConditionalGAN, DiscriminatorStep, GANModule, ProjectionGAN, VanillaGAN
 from ganzoo.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from ganzoo.priors import PRIORS
 from ganzoo.registry import create_gan, list_gans
@@ -28,12 +28,15 @@ from ganzoo.registry import create_gan, list_gans
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACGAN",
     "CIFAR10DataModule",
+    "ConditionalGAN",
     "ConfigError",
     "DCGAN",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "DigitsDataModule",
+    "DiscriminatorStep",
     "DistributionMonitor",
     "FashionMNISTDataModule",
     "GANCheckpoint",
@@ -52,6 +55,7 @@ __all__ = [
     "MNISTDataModule",
     "MaxGeneratorSteps",
     "PRIORS",
+    "ProjectionGAN",
     "Ring2D",
     "SampleGrid",
     "SyntheticDataModule",

@@ -54,8 +54,8 @@ class GANZooCLI(LightningCLI):
     - ``max_g_steps``: train for this many generator updates (see
       :class:`~ganzoo.callbacks.MaxGeneratorSteps`); leaves ``max_epochs`` unbounded
       unless it is set too;
-    - the datamodule's ``data_shape`` and ``image_shape`` are linked into the model's
-      arguments of the same names, where the model has them;
+    - the datamodule's ``data_shape``, ``image_shape`` and ``num_classes`` are linked
+      into the model's arguments of the same names, where the model has them;
     - the resolved config goes to the run's own directory and to W&B (:class:`RunConfigSaver`).
     """
 
@@ -90,6 +90,7 @@ class GANZooCLI(LightningCLI):
         )
         parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
         parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
+        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:
         config = self.config.get(self.subcommand, self.config) if self.subcommand else self.config

@@ -4,6 +4,8 @@
     ganzoo generate CHECKPOINT --num_samples 10000 --output samples.npz   # for FID tools
     ganzoo generate CHECKPOINT --num_samples 500 --output samples/        # one PNG per sample
     ganzoo generate CHECKPOINT --interpolate --num_samples 8 --output walk.png
+    ganzoo generate CHECKPOINT --labels 7 --num_samples 20 --output sevens.png   # a conditional GAN: twenty 7s
+    ganzoo generate CHECKPOINT --labels all --num_samples 10 --output digits.png # one row per class
 """
 from __future__ import annotations
 
@@ -37,15 +39,18 @@ def load_generator(checkpoint: str, device: str = "auto") -> GANModule:
     return module.eval()
 
 
-def write_samples(samples: torch.Tensor, output: str, nrow: Optional[int] = None) -> list[Path]:
+def write_samples(
+    samples: torch.Tensor, output: str, nrow: Optional[int] = None, labels: Optional[torch.Tensor] = None
+) -> list[Path]:
     """Writes samples ``(N, *S)`` where ``output`` says, by its form.
 
     - ``*.png``: one grid (images ``(N, 1 or 3, H, W)`` in [-1, 1]), ``nrow`` per row
       (default: a square-ish grid);
     - ``*.npz``: key ``samples``: images as uint8 ``(N, H, W, C)`` (the layout FID tools
-      read), other data as float32 ``(N, *S)``;
+      read), other data as float32 ``(N, *S)``; key ``labels`` (int64 ``(N,)``) when given;
     - ``*.pt``: the float tensor as generated;
-    - anything else: a directory of PNGs ``000000.png``, ``000001.png``, ... (images only).
+    - anything else: a directory of PNGs ``000000.png``, ``000001.png``, ... (images only;
+      ``000000_7.png`` when the sample was asked to be of class 7).
 
     Returns:
         The paths written.
@@ -59,7 +64,8 @@ def write_samples(samples: torch.Tensor, output: str, nrow: Optional[int] = None
             torch.save(samples.cpu(), path)
         else:
             array = to_uint8(samples).permute(0, 2, 3, 1).cpu().numpy() if is_image else samples.float().cpu().numpy()
-            np.savez_compressed(path, samples=array)
+            extra = {} if labels is None else {"labels": labels.cpu().numpy()}
+            np.savez_compressed(path, samples=array, **extra)
         return [path]
     if not is_image:
         raise ConfigError(
@@ -70,13 +76,45 @@ def write_samples(samples: torch.Tensor, output: str, nrow: Optional[int] = None
         return [save_png(image_grid(samples, nrow or math.ceil(math.sqrt(len(samples))), upscale=1), path)]
     if suffix:
         raise ConfigError(f"unknown output type '{suffix}' in '{output}'; use .png (a grid), .npz, .pt or a directory")
-    return [save_png(to_uint8(image).cpu(), path / f"{i:06d}.png") for i, image in enumerate(samples)]
+    names = [f"{i:06d}" if labels is None else f"{i:06d}_{int(labels[i])}" for i in range(len(samples))]
+    return [save_png(to_uint8(image).cpu(), path / f"{name}.png") for name, image in zip(names, samples)]
 
 
-def interpolation(module: GANModule, rows: int, steps: int, seed: int) -> torch.Tensor:
-    """``rows`` walks of ``steps`` samples between pairs of codes drawn with ``seed``: ``(rows * steps, *S)``."""
+def parse_labels(module: GANModule, values: Optional[list[str]]) -> Optional[list[int]]:
+    """The classes ``--labels`` asks for (``all``: every class); ``None`` when not given."""
+    if not values:
+        return None
+    if values == ["all"]:
+        if not module.num_classes:
+            module.check_labels(0, 1)  # the unconditional model's own line
+        return list(range(module.num_classes))
+    try:
+        classes = [int(v) for v in values]
+    except ValueError:
+        raise ConfigError(f"--labels takes class indices or 'all', got {' '.join(values)!r}; e.g. --labels 7 or --labels 0 1 2") from None
+    module.check_labels(classes, len(classes))
+    return classes
+
+
+def class_samples(module: GANModule, classes: list[int], per_class: int, seed: int, batch_size: int):
+    """``per_class`` samples of each class, one row per class with the same codes in every row."""
+    z = module.sample_prior(per_class, torch.Generator().manual_seed(seed))
+    codes, labels = module.class_rows(z, classes)
+    return module.decode(codes, labels, batch_size), labels
+
+
+def interpolation(module: GANModule, rows: int, steps: int, seed: int, classes: Optional[list[int]] = None):
+    """``rows`` walks of ``steps`` samples between pairs of codes drawn with ``seed``: ``(rows * steps, *S)``.
+
+    A conditional GAN keeps one class along each walk: row i has ``classes[i % len(classes)]``
+    (every class in turn by default). Returns the samples and their labels (``None`` if unconditional).
+    """
     z = module.sample_prior(2 * rows, torch.Generator().manual_seed(seed))
-    return module.decode(module.interpolate_latents(z[:rows], z[rows:], steps))
+    labels = None
+    if module.num_classes:
+        row_classes = torch.tensor(classes if classes else list(range(module.num_classes)))
+        labels = row_classes[torch.arange(rows) % len(row_classes)].repeat_interleave(steps)
+    return module.decode(module.interpolate_latents(z[:rows], z[rows:], steps), labels), labels
 
 
 def parser() -> argparse.ArgumentParser:
@@ -86,6 +124,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the latent codes: same seed, same samples; default 0")
     p.add_argument("--output", default="samples.png", help="*.png grid, *.npz, *.pt, or a directory of PNGs")
     p.add_argument("--nrow", type=int, default=None, help="images per row of a .png grid")
+    p.add_argument(
+        "--labels", nargs="+", default=None, metavar="CLASS",
+        help="conditional GANs: one class (all samples of it), several (--num_samples of each, one row per class) "
+        "or 'all'; default: the classes in turn",
+    )  # fmt: skip
     p.add_argument("--interpolate", action="store_true", help="walk between pairs of codes instead of sampling")
     p.add_argument("--steps", type=int, default=10, help="samples per interpolation row; default 10")
     p.add_argument("--batch_size", type=int, default=1024, help="samples per forward pass of G; default 1024")
@@ -100,12 +143,26 @@ def main(argv: Optional[list[str]] = None) -> list[Path]:
         if value < 1:
             raise ConfigError(f"--{name} must be >= 1, got {value}")
     module = load_generator(args.checkpoint, args.device)
+    classes = parse_labels(module, args.labels)
+    labels = None
     if args.interpolate:
-        samples, nrow = interpolation(module, args.num_samples, args.steps, args.seed), args.steps
+        (samples, labels), nrow = interpolation(module, args.num_samples, args.steps, args.seed, classes), args.steps
+    elif classes is not None and len(classes) > 1:
+        samples, labels = class_samples(module, classes, args.num_samples, args.seed, args.batch_size)
+        nrow = args.nrow or args.num_samples
     else:
-        samples, nrow = module.generate(args.num_samples, seed=args.seed, batch_size=args.batch_size), args.nrow
-    paths = write_samples(samples, args.output, nrow)
+        if module.num_classes:  # one class for all, or every class in turn
+            labels = torch.full((args.num_samples,), classes[0]) if classes else torch.arange(args.num_samples) % module.num_classes
+        samples = module.generate(args.num_samples, seed=args.seed, labels=labels, batch_size=args.batch_size)
+        nrow = args.nrow
+    paths = write_samples(samples, args.output, nrow, labels)
     where = paths[0] if len(paths) == 1 else f"{paths[0].parent}/ ({len(paths)} files)"
+    asked = "" if labels is None else f", classes {_describe(labels)}"
     print(f"ganzoo: {len(samples)} samples of {type(module).__name__} after {module.g_steps} generator steps, "
-          f"seed {args.seed}: {where}")
+          f"seed {args.seed}{asked}: {where}")
     return paths
+
+
+def _describe(labels: torch.Tensor) -> str:
+    distinct = sorted(set(labels.tolist()))
+    return ", ".join(map(str, distinct)) if len(distinct) <= 12 else f"{distinct[0]}..{distinct[-1]}"

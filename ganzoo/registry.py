@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ganzoo.errors import choose_from
+from ganzoo.modules.conditional import ACGAN, ConditionalGAN, ProjectionGAN
 from ganzoo.modules.dcgan import DCGAN
 from ganzoo.modules.gan import GANModule
 from ganzoo.modules.vanilla import VanillaGAN
@@ -24,7 +25,8 @@ class ZooEntry:
         cls: the GANModule subclass.
         summary: one line: the idea and its paper.
         tiny: small constructor arguments, for smoke tests and examples: for 2-D
-            data, or for the images of the ``image_shape`` they name.
+            data, or for the images of the ``image_shape`` or ``data_shape`` they name
+            (labelled with ``num_classes`` classes for the conditional variants).
     """
 
     name: str
@@ -54,6 +56,22 @@ _ZOO = (
         DCGAN,
         "convolutional G and D for images (Radford et al. 2015)",
         {"image_shape": (1, 8, 8), "latent_dim": 8, "g_width": 8, "d_width": 8},
+    ),
+)
+_TINY_CONDITIONAL = {"num_classes": 3, "data_shape": (1, 8, 8), "latent_dim": 8, "g_width": 8, "d_width": 8}
+_ZOO += (
+    ZooEntry(
+        "cgan",
+        ConditionalGAN,
+        "class-conditional: the label joins G's code and D's input (Mirza & Osindero 2014)",
+        _TINY_CONDITIONAL,
+    ),
+    ZooEntry("acgan", ACGAN, "D with an auxiliary class head (Odena et al. 2017)", _TINY_CONDITIONAL),
+    ZooEntry(
+        "projgan",
+        ProjectionGAN,
+        "projection discriminator, hinge loss, spectral norm (Miyato & Koyama 2018)",
+        _TINY_CONDITIONAL,
     ),
 )
 ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ZOO}

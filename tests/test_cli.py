@@ -27,7 +27,8 @@ def quiet_run_args(tmp_path, steps):
 def test_there_are_recipes():
     assert {p.name for p in CONFIGS} >= {
         "vanilla_gaussian1d.yaml", "vanilla_ring8.yaml", "vanilla_grid25.yaml", "dcgan_digits.yaml", "dcgan_mnist.yaml",
-        "dcgan_fashion_mnist.yaml", "dcgan_cifar10.yaml", "dcgan_celeba64.yaml",
+        "dcgan_fashion_mnist.yaml", "dcgan_cifar10.yaml", "dcgan_celeba64.yaml", "cgan_digits.yaml",
+        "cgan_mnist.yaml", "acgan_mnist.yaml", "projgan_mnist.yaml", "projgan_cifar10.yaml",
     }
 
 
@@ -50,6 +51,8 @@ def test_every_zoo_config_parses_and_instantiates_through_the_cli(config, capsys
     assert isinstance(cli.model, GANModule)
     shape = "image_shape" if "image_shape" in cli.model.hparams else "data_shape"
     assert tuple(cli.model.hparams[shape]) == tuple(cli.datamodule.data_shape)  # linked from the data
+    if "num_classes" in cli.model.hparams:  # a conditional GAN: as many classes as the data has
+        assert cli.model.num_classes == cli.datamodule.num_classes == 10
 
 
 def test_max_g_steps_means_generator_updates(tmp_path):

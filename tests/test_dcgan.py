@@ -82,7 +82,7 @@ def test_weights_start_as_in_dcgan():
     torch.manual_seed(0)
     g = DCGANGenerator(100, (3, 64, 64), width=32)
     d = DCGANDiscriminator((3, 64, 64), width=32)
-    first, last_hidden = g.net[0][0].weight, d.net[3][0].weight  # 410k and 131k weights
+    first, last_hidden = g.net[0][0].weight, d.features[3][0].weight  # 410k and 131k weights
     for weight in (first, last_hidden):
         assert abs(weight.mean().item()) < 1e-3 and abs(weight.std().item() - 0.02) < 1e-3
     norms = [m for m in [*g.modules(), *d.modules()] if isinstance(m, nn.BatchNorm2d)]
@@ -95,15 +95,15 @@ def test_weights_start_as_in_dcgan():
 def test_first_discriminator_block_is_not_normalised(norm):
     d = DCGANDiscriminator((1, 32, 32), width=4, norm=norm)
     norm_types = (nn.BatchNorm2d, nn.GroupNorm)
-    assert not any(isinstance(m, norm_types) for m in d.net[0].modules())
-    has_norm_layers = any(isinstance(m, norm_types) for m in d.net[1].modules())
+    assert not any(isinstance(m, norm_types) for m in d.features[0].modules())
+    has_norm_layers = any(isinstance(m, norm_types) for m in d.features[1].modules())
     assert has_norm_layers == (norm in ("batch", "layer"))
 
 
-def test_spectral_norm_parametrizes_every_discriminator_conv():
+def test_spectral_norm_parametrizes_every_discriminator_layer():
     torch.manual_seed(0)
     d = DCGANDiscriminator((3, 32, 32), width=8, norm="spectral")
-    convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
+    convs = [m for m in d.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]  # 3 convs and the linear head
     assert len(convs) == 4 and all(parametrize.is_parametrized(conv, "weight") for conv in convs)
     assert not any(isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) for m in d.modules())
     d.eval()

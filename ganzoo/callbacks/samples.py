@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_warn
 
@@ -19,10 +20,13 @@ class SampleGrid(Callback):
     a buffer saved in checkpoints), so successive grids show the same codes as G
     learns. Each time it writes, under ``<run dir>/samples/``:
 
-    - ``grid_g<G steps>.png``: ``num_samples`` images, ``nrow`` per row;
+    - ``grid_g<G steps>.png``: ``num_samples`` images, ``nrow`` per row; for a
+      conditional GAN, one row per class instead (``classes``), with the same ``nrow``
+      codes in every row, so a column shows one code across the classes;
     - ``interpolation_g<G steps>.png``: ``interpolation_rows`` rows, each walking in
       ``interpolation_steps`` codes from one fixed code to another
-      (:meth:`GANModule.interpolate_latents`: spherical for a normal prior).
+      (:meth:`GANModule.interpolate_latents`: spherical for a normal prior); for a
+      conditional GAN, row i keeps the class of the grid's row i (cycling).
 
     and hands both to W&B (keys ``samples/grid`` and ``samples/interpolation``); with
     CSV or no logger the files are the record. It also
@@ -37,6 +41,8 @@ class SampleGrid(Callback):
         interpolation_steps: images per interpolation row, both ends included.
         upscale: nearest-neighbour magnification; ``None`` makes small images at least 32 px.
         verbose: print the final grid's path when training ends.
+        classes: conditional GANs: the class of each row of the grid; ``None``: every
+            class, at most the first 16.
 
     Attributes:
         written: every PNG written, in order.
@@ -52,6 +58,7 @@ class SampleGrid(Callback):
         interpolation_steps: int = 10,
         upscale: Optional[int] = None,
         verbose: bool = True,
+        classes: Optional[list[int]] = None,
     ):
         check_positive_int("every_n_steps", every_n_steps, "every_n_steps=500")
         check_positive_int("num_samples", num_samples, "num_samples=64")
@@ -66,6 +73,7 @@ class SampleGrid(Callback):
         self.interpolation_steps = interpolation_steps
         self.upscale = upscale
         self.verbose = verbose
+        self.classes = classes
         self._last_written: Optional[int] = None
         self._images: Optional[bool] = None  # whether G makes images; known at the first grid
         self.written: list[Path] = []
@@ -78,6 +86,8 @@ class SampleGrid(Callback):
                 f"SampleGrid needs num_samples <= {limit} and interpolation_rows <= {limit // 2} "
                 f"(the module's fixed codes), got {self.num_samples} and {self.interpolation_rows}"
             )
+        if self.classes is not None:
+            pl_module.check_labels(self.classes, len(self.classes))  # one line for a class the model lacks
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._write(trainer, pl_module)
@@ -98,20 +108,38 @@ class SampleGrid(Callback):
         self._last_written = step
         directory = run_dir(trainer) / "samples"
         z = pl_module.fixed_latents()
-        pictures = {"grid": image_grid(pl_module.decode(z[: self.num_samples]), self.nrow, self.upscale)}
+        classes = self._row_classes(pl_module)
+        if classes is None:
+            codes, labels = z[: self.num_samples], None
+        else:
+            codes, labels = pl_module.class_rows(z[: self.nrow], classes)
+        pictures = {"grid": image_grid(pl_module.decode(codes, labels), self.nrow, self.upscale)}
         if self.interpolation_rows:
             rows = self.interpolation_rows
             path_z = pl_module.interpolate_latents(z[:rows], z[rows : 2 * rows], self.interpolation_steps)
-            pictures["interpolation"] = image_grid(pl_module.decode(path_z), self.interpolation_steps, self.upscale)
+            path_labels = None
+            if classes is not None:
+                path_labels = torch.tensor(classes)[torch.arange(rows) % len(classes)]
+                path_labels = path_labels.repeat_interleave(self.interpolation_steps)
+            pictures["interpolation"] = image_grid(
+                pl_module.decode(path_z, path_labels), self.interpolation_steps, self.upscale
+            )
         for name, picture in pictures.items():
             path = save_png(picture, directory / f"{name}_g{step:06d}.png")
             self.written.append(path)
             log_image(trainer, f"samples/{name}", path)
         self.last_grid = self.written[-len(pictures)]
 
+    def _row_classes(self, pl_module: LightningModule) -> Optional[list[int]]:
+        """The classes of the grid's rows for a conditional GAN; ``None`` for an unconditional one."""
+        if not pl_module.num_classes:
+            return None
+        return list(self.classes) if self.classes is not None else list(range(min(pl_module.num_classes, 16)))
+
     def _supported(self, pl_module: LightningModule) -> bool:
         if self._images is None:
-            shape = tuple(pl_module.decode(pl_module.fixed_latents()[:1]).shape)
+            labels = [0] if pl_module.num_classes else None
+            shape = tuple(pl_module.decode(pl_module.fixed_latents()[:1], labels).shape)
             self._images = len(shape) == 4 and shape[1] in (1, 3)
             if not self._images:
                 rank_zero_warn(f"SampleGrid draws images (N, 1 or 3, H, W); this generator makes {shape}: no grids")

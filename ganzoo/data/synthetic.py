@@ -50,6 +50,8 @@ class SyntheticDataModule(LightningDataModule):
     #: how many generated samples :meth:`evaluate` is meant to see.
     num_eval_samples: int = 2500
     data_shape: tuple[int, ...] = ()
+    #: unlabelled: the batches are samples alone.
+    num_classes: int = 0
 
     def __init__(self, batch_size: int = 256, num_train: int = 50_000, num_val: int = 2_500, seed: int = 0):
         super().__init__()

@@ -1,6 +1,7 @@
 """LightningModules: GANModule and its variants."""
+from ganzoo.modules.conditional import ACGAN, ConditionalGAN, ProjectionGAN
 from ganzoo.modules.dcgan import DCGAN
-from ganzoo.modules.gan import GANModule
+from ganzoo.modules.gan import DiscriminatorStep, GANModule
 from ganzoo.modules.vanilla import VanillaGAN
 
-__all__ = ["DCGAN", "GANModule", "VanillaGAN"]
+__all__ = ["ACGAN", "ConditionalGAN", "DCGAN", "DiscriminatorStep", "GANModule", "ProjectionGAN", "VanillaGAN"]

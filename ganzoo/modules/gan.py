@@ -5,7 +5,7 @@ import inspect
 import sys
 import warnings
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, NamedTuple, Optional, Sequence, Union
 
 import torch
 from lightning.pytorch import LightningModule
@@ -38,8 +38,32 @@ def evaluating(*modules: nn.Module) -> Iterator[None]:
             module.train(mode)
 
 
+def _prefixed(prefix: str, terms: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {prefix + name: value.detach() for name, value in terms.items()}
+
+
 def _shape(t: Tensor) -> str:
     return "(N, " + ", ".join(str(s) for s in t.shape[1:]) + ")" if t.dim() > 1 else "(N,)"
+
+
+#: labels as users pass them: one class for all, a list of classes, or a tensor of class indices.
+Labels = Union[int, Sequence[int], Tensor]
+
+
+class DiscriminatorStep(NamedTuple):
+    """What :meth:`GANModule.discriminator_objective` returns for one batch.
+
+    Attributes:
+        loss: D's loss to minimise (the gradient penalty is added apart).
+        real_logits: D's raw scores on the real samples, shape ``(N,)``.
+        fake_logits: D's raw scores on the generated samples, shape ``(N,)``.
+        terms: further detached scalars to log as ``<stage>/d_<name>`` (say AC-GAN's class loss).
+    """
+
+    loss: Tensor
+    real_logits: Tensor
+    fake_logits: Tensor
+    terms: dict[str, Tensor] = {}
 
 
 class GANModule(LightningModule):
@@ -55,7 +79,11 @@ class GANModule(LightningModule):
 
     Subclasses change one idea by overriding one small hook: :meth:`build_generator`,
     :meth:`build_discriminator`, :meth:`sample_prior`, :meth:`discriminator_loss`,
-    :meth:`generator_loss` or :meth:`discriminator_penalty`.
+    :meth:`generator_loss` or :meth:`discriminator_penalty`; a variant whose D
+    has more to say (AC-GAN's class head) overrides :meth:`discriminator_objective`
+    and :meth:`generator_objective`. Conditional variants (``num_classes > 0``)
+    read the labels of each batch with :meth:`batch_labels`, and G makes the
+    batch's fakes for the same labels.
 
     Args:
         generator: maps ``(N, latent_dim)`` codes to samples ``(N, *S)``; ``None``
@@ -119,7 +147,7 @@ class GANModule(LightningModule):
         # hook, from eval_seed) and kept as a buffer, so a resumed or reloaded run shows the same codes.
         self.register_buffer("fixed_z", torch.empty(0, latent_dim))
         self._shapes_checked = False
-        self._last_g_loss: Optional[Tensor] = None
+        self._last_g_logs: dict[str, Tensor] = {}
 
     def _save_plain_hyperparameters(self) -> None:
         # Under LightningCLI the hparams of injected networks and optimizers are their
@@ -160,8 +188,14 @@ class GANModule(LightningModule):
         """Draws n latent codes from the prior, shape ``(n, latent_dim)``, on this module's device."""
         return self._sample_z((n, self.latent_dim), rng, self.device)
 
-    def discriminate(self, x: Tensor) -> Tensor:
-        """D's raw scores for samples ``(N, *S)``, flattened to shape ``(N,)``."""
+    def forward(self, z: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        """G on latent codes ``(N, latent_dim)`` (and class labels ``(N,)`` for a conditional
+        variant): samples ``(N, *S)``, in the module's current mode; :meth:`decode` is the
+        inference form."""
+        return self.generator(z)
+
+    def discriminate(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        """D's raw scores for samples ``(N, *S)`` (with their labels ``(N,)`` when conditional), shape ``(N,)``."""
         return self.discriminator(x).reshape(-1)
 
     def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
@@ -172,22 +206,81 @@ class GANModule(LightningModule):
         """G's loss from D's raw scores on generated samples ``(N,)``."""
         return self.loss_fn.generator(fake_logits)
 
-    def discriminator_penalty(self, real: Tensor, fake: Tensor) -> Optional[Tensor]:
+    def discriminator_objective(self, real: Tensor, fake: Tensor, labels: Optional[Tensor] = None) -> DiscriminatorStep:
+        """D's loss on a batch of real and generated samples ``(N, *S)`` (labels ``(N,)`` when conditional).
+
+        By default :meth:`discriminate` both and apply :meth:`discriminator_loss`;
+        the gradient penalty is added by the training step, apart.
+        """
+        real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, labels)
+        return DiscriminatorStep(self.discriminator_loss(real_logits, fake_logits), real_logits, fake_logits)
+
+    def generator_objective(self, fake: Tensor, labels: Optional[Tensor] = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """G's loss on generated samples ``(N, *S)``, and detached scalars to log as ``<stage>/g_<name>``."""
+        return self.generator_loss(self.discriminate(fake, labels)), {}
+
+    def discriminator_penalty(self, real: Tensor, fake: Tensor, labels: Optional[Tensor] = None) -> Optional[Tensor]:
         """A regulariser added to D's loss, or ``None``; by default the weighted gradient penalty."""
         if self.gp_weight == 0:
             return None
-        return self.gp_weight * gradient_penalty(self.discriminate, real, fake)
+        return self.gp_weight * gradient_penalty(lambda x: self.discriminate(x, labels), real, fake)
 
     def real_samples(self, batch: Any) -> Tensor:
         """The real samples ``(N, *S)`` of a batch: the batch itself or its first element."""
         return batch[0] if isinstance(batch, (list, tuple)) else batch
+
+    def batch_labels(self, batch: Any) -> Optional[Tensor]:
+        """The class labels ``(N,)`` of a batch for a conditional variant; ``None`` for an unconditional GAN."""
+        return None
+
+    #: classes a conditional variant generates; 0 for an unconditional GAN, which takes no labels.
+    num_classes: int = 0
+
+    def check_labels(self, labels: Optional[Labels], n: int) -> Optional[Tensor]:
+        """Requested classes as int64 ``(n,)`` on the CPU; bad labels raise one line.
+
+        Args:
+            labels: ``None``, one class for all ``n`` samples, or one class per sample
+                (a list or a tensor of integers in ``[0, num_classes)``).
+            n: number of samples.
+        """
+        if labels is None:
+            return None
+        name = type(self).__name__
+        if not self.num_classes:
+            raise ConfigError(
+                f"{name} is unconditional and takes no labels; train a conditional variant "
+                "(ganzoo.ConditionalGAN, ACGAN or ProjectionGAN) to choose classes"
+            )
+        try:
+            tensor = torch.as_tensor(labels).detach().cpu()
+        except (TypeError, ValueError, RuntimeError):
+            raise ConfigError(f"labels must be integer class indices, got {labels!r}; e.g. labels=7 or [0, 1, 2]") from None
+        if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
+            raise ConfigError(f"labels must be integer class indices, got dtype {tensor.dtype}; e.g. labels=7 or [0, 1, 2]")
+        if tensor.dim() == 0:
+            tensor = tensor.expand(n)
+        if tensor.dim() != 1 or tensor.shape[0] != n:
+            raise ConfigError(
+                f"got {tensor.numel()} labels of shape {tuple(tensor.shape)} for {n} samples; pass one label per "
+                "sample or a single class for all"
+            )
+        bad = tensor[(tensor < 0) | (tensor >= self.num_classes)]
+        if bad.numel():
+            raise ConfigError(
+                f"label {bad[0].item()} is outside [0, {self.num_classes}): {name} has {self.num_classes} classes; "
+                f"pass class indices 0..{self.num_classes - 1}"
+            )
+        return tensor.to(torch.int64)
 
     # ------------------------------------------------------------- generation
     #: how many codes :meth:`fixed_latents` holds (an 8 x 8 grid).
     num_fixed_latents = 64
 
     @torch.no_grad()
-    def generate(self, n: int, seed: Optional[int] = None, batch_size: int = 4096) -> Tensor:
+    def generate(
+        self, n: int, seed: Optional[int] = None, labels: Optional[Labels] = None, batch_size: int = 4096
+    ) -> Tensor:
         """Draws n samples in data space with G in eval mode.
 
         Args:
@@ -195,19 +288,35 @@ class GANModule(LightningModule):
             seed: makes the latent codes, and so the samples, reproducible without
                 touching the global random state; the codes are drawn on the CPU, so
                 a seed gives the same codes on every device.
+            labels: for a conditional variant, the class of each sample: one class for
+                all (``7``), or one per sample (a list or a tensor ``(n,)``); ``None``
+                draws classes uniformly (from ``seed``). An unconditional GAN takes none.
             batch_size: G is run on chunks of this size to bound memory.
 
         Returns:
             Samples of shape ``(n, *S)`` on this module's device.
         """
+        labels = self.check_labels(labels, n)
         rng = torch.Generator().manual_seed(seed) if seed is not None else None
-        return self.decode(self.sample_prior(n, rng), batch_size)
+        z = self.sample_prior(n, rng)
+        if labels is None and self.num_classes:
+            labels = torch.randint(self.num_classes, (n,), generator=rng)
+        return self.decode(z, labels, batch_size)
 
     @torch.no_grad()
-    def decode(self, z: Tensor, batch_size: int = 4096) -> Tensor:
-        """G applied to given latent codes ``(N, latent_dim)`` in eval mode; samples ``(N, *S)``."""
+    def decode(self, z: Tensor, labels: Optional[Labels] = None, batch_size: int = 4096) -> Tensor:
+        """G applied to given latent codes ``(N, latent_dim)`` (and labels, when conditional) in
+        eval mode; samples ``(N, *S)``."""
+        labels = self.check_labels(labels, z.shape[0])
+        if self.num_classes and labels is None:
+            raise ConfigError(
+                f"{type(self).__name__} is conditional: pass labels (one class for all, or one per code); "
+                f"classes 0..{self.num_classes - 1}"
+            )
+        chunks = z.to(self.device).split(batch_size)
+        label_chunks = labels.to(self.device).split(batch_size) if labels is not None else [None] * len(chunks)
         with evaluating(self.generator):
-            return torch.cat([self.generator(chunk) for chunk in z.to(self.device).split(batch_size)])
+            return torch.cat([self(chunk, chunk_labels) for chunk, chunk_labels in zip(chunks, label_chunks)])
 
     def fixed_latents(self) -> Tensor:
         """The fixed codes behind the sample grids, ``(num_fixed_latents, latent_dim)``.
@@ -237,6 +346,19 @@ class GANModule(LightningModule):
         path = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
         return path.flatten(0, 1)
 
+    def class_rows(self, z: Tensor, classes: Sequence[int]) -> tuple[Tensor, Tensor]:
+        """Codes and labels of a grid with one row per class and the same codes in every row.
+
+        Args:
+            z: the codes of one row, ``(R, latent_dim)``.
+            classes: the class of each row.
+
+        Returns:
+            Codes ``(len(classes) * R, latent_dim)`` and labels ``(len(classes) * R,)``, row by row.
+        """
+        labels = self.check_labels(list(classes), len(classes))
+        return z.repeat(len(classes), 1), labels.repeat_interleave(z.shape[0])
+
     @property
     def optimizer_steps_per_g_step(self) -> int:
         """Optimizer steps (as ``trainer.global_step`` counts them) per generator update."""
@@ -258,41 +380,39 @@ class GANModule(LightningModule):
                 scheduler.step()
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        real = self.real_samples(batch)
+        real, labels = self.real_samples(batch), self.batch_labels(batch)
         self._check_shapes(real)
         g_opt, d_opt = self.optimizers()
         g_turn = (self.d_steps + 1) % self.n_critic == 0
         # One G forward per batch: D trains on it detached, then G trains through the updated D.
+        # A conditional G makes its fakes for the batch's own labels.
         with torch.set_grad_enabled(g_turn):
-            fake = self.generator(self.sample_prior(real.shape[0]))
+            fake = self(self.sample_prior(real.shape[0]), labels)
 
         with self.toggled_optimizer(d_opt):
-            real_logits = self.discriminate(real)
-            fake_logits = self.discriminate(fake.detach())
-            d_loss = self.discriminator_loss(real_logits, fake_logits)
-            penalty = self.discriminator_penalty(real, fake.detach())
+            d_step = self.discriminator_objective(real, fake.detach(), labels)
+            penalty = self.discriminator_penalty(real, fake.detach(), labels)
             d_opt.zero_grad(set_to_none=True)
-            self.manual_backward(d_loss if penalty is None else d_loss + penalty)
+            self.manual_backward(d_step.loss if penalty is None else d_step.loss + penalty)
             d_opt.step()
         self._step_scheduler(d_opt)
         self.d_steps += 1
 
         if g_turn:
             with self.toggled_optimizer(g_opt):
-                g_loss = self.generator_loss(self.discriminate(fake))
+                g_loss, g_terms = self.generator_objective(fake, labels)
                 g_opt.zero_grad(set_to_none=True)
                 self.manual_backward(g_loss)
                 g_opt.step()
             self._step_scheduler(g_opt)
             self.g_steps += 1
-            self._last_g_loss = g_loss.detach()
+            self._last_g_logs = {"train/g_loss": g_loss.detach(), **_prefixed("train/g_", g_terms)}
 
         if self._logging_this_batch():
-            logs = {"train/d_loss": d_loss.detach(), **self._d_statistics("train", real_logits, fake_logits)}
+            logs = {"train/d_loss": d_step.loss.detach(), **self._d_statistics("train", d_step)}
             if penalty is not None:
                 logs["train/d_penalty"] = penalty.detach()
-            if self._last_g_loss is not None:  # with n_critic > 1: G's latest loss
-                logs["train/g_loss"] = self._last_g_loss
+            logs.update(self._last_g_logs)  # with n_critic > 1: G's latest values
             self.log_dict(logs)
 
     def _logging_this_batch(self) -> bool:
@@ -306,9 +426,9 @@ class GANModule(LightningModule):
         return bool(getattr(connector, "should_update_logs", True))
 
     @torch.no_grad()
-    def _d_statistics(self, stage: str, real_logits: Tensor, fake_logits: Tensor) -> dict[str, Tensor]:
-        """Mean D output on real and fake, and D's accuracy where the loss defines a decision level."""
-        real_logits, fake_logits = real_logits.detach(), fake_logits.detach()
+    def _d_statistics(self, stage: str, d_step: DiscriminatorStep) -> dict[str, Tensor]:
+        """Mean D output on real and fake, D's accuracy where the loss defines a decision level, and the step's terms."""
+        real_logits, fake_logits = d_step.real_logits.detach(), d_step.fake_logits.detach()
         stats = {
             f"{stage}/d_real": self.loss_fn.score(real_logits).mean(),
             f"{stage}/d_fake": self.loss_fn.score(fake_logits).mean(),
@@ -317,18 +437,21 @@ class GANModule(LightningModule):
         if threshold is not None:
             stats[f"{stage}/d_acc_real"] = (real_logits > threshold).float().mean()
             stats[f"{stage}/d_acc_fake"] = (fake_logits <= threshold).float().mean()
+        stats.update(_prefixed(f"{stage}/d_", d_step.terms))
         return stats
 
     # ------------------------------------------------------------- evaluation
     def _evaluation_step(self, batch: Any, stage: str) -> None:
-        real = self.real_samples(batch)
+        real, labels = self.real_samples(batch), self.batch_labels(batch)
         self._check_shapes(real)
-        fake = self.generator(self.sample_prior(real.shape[0]))
-        real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
+        fake = self(self.sample_prior(real.shape[0]), labels)
+        d_step = self.discriminator_objective(real, fake, labels)
+        g_loss, g_terms = self.generator_objective(fake, labels)
         logs = {
-            f"{stage}/d_loss": self.discriminator_loss(real_logits, fake_logits),
-            f"{stage}/g_loss": self.generator_loss(fake_logits),
-            **self._d_statistics(stage, real_logits, fake_logits),
+            f"{stage}/d_loss": d_step.loss,
+            f"{stage}/g_loss": g_loss,
+            **self._d_statistics(stage, d_step),
+            **_prefixed(f"{stage}/g_", g_terms),
         }
         self.log_dict(logs, on_step=False, on_epoch=True, batch_size=real.shape[0], sync_dist=True)
 
@@ -365,8 +488,8 @@ class GANModule(LightningModule):
             self.log_dict({f"{stage}/{k}": float(v) for k, v in metrics.items()}, sync_dist=False)
 
     def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
-        """Generates as many samples as the batch holds."""
-        return self.generate(len(self.real_samples(batch)))
+        """Generates as many samples as the batch holds (for its labels, when conditional)."""
+        return self.generate(len(self.real_samples(batch)), labels=self.batch_labels(batch))
 
     # ------------------------------------------------------------ bad input
     def setup(self, stage: str) -> None:
@@ -383,14 +506,15 @@ class GANModule(LightningModule):
         n = 2
         # At setup Lightning already reports the target device while the weights are still on the CPU.
         device = next(self.generator.parameters(), real).device
+        labels = torch.arange(n, device=device) % self.num_classes if self.num_classes else None
         with evaluating(self.generator, self.discriminator):
-            fake = self.generator(self.sample_prior(n).to(device))
+            fake = self(self.sample_prior(n).to(device), labels)
             if fake.shape[1:] != real.shape[1:]:
                 raise ConfigError(
                     f"generator output shape {_shape(fake)} does not match the shape {_shape(real)} of "
                     f"{_source}; make the generator's output shape equal the data shape"
                 )
-            scores = self.discriminator(fake)
+            scores = self.discriminator(fake) if labels is None else self.discriminate(fake, labels)
             if scores.numel() != n:
                 raise ConfigError(
                     f"discriminator output shape {tuple(scores.shape)} for {n} samples; it must return one "

@@ -23,6 +23,7 @@ class VanillaGAN(GANModule):
             ``"tanh"`` for images in [-1, 1].
         g_batch_norm: BatchNorm1d in G's hidden layers.
         d_dropout: dropout in D's hidden layers.
+        d_norm: ``"none"``, or ``"spectral"`` for spectral norm on D's linear layers.
         **kwargs: everything else of :class:`~ganzoo.GANModule` (latent_dim,
             prior, loss, n_critic, optimizers, ...).
     """
@@ -37,6 +38,7 @@ class VanillaGAN(GANModule):
         output_activation: Optional[str] = None,
         g_batch_norm: bool = False,
         d_dropout: float = 0.0,
+        d_norm: str = "none",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -49,4 +51,4 @@ class VanillaGAN(GANModule):
 
     def build_discriminator(self) -> nn.Module:
         hp = self.hparams
-        return MLPDiscriminator(hp.data_shape, hp.d_hidden_dims, hp.d_activation, hp.d_dropout)
+        return MLPDiscriminator(hp.data_shape, hp.d_hidden_dims, hp.d_activation, hp.d_dropout, hp.get("d_norm", "none"))

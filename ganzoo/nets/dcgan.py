@@ -48,9 +48,9 @@ def _layout(image_shape: Sequence[int]) -> tuple[int, int, int]:
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
-    """DCGAN's initialisation, in place: conv weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0."""
+    """DCGAN's initialisation, in place: conv and linear weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0."""
     for layer in module.modules():
-        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(layer.weight, 0.0, 0.02)
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
@@ -104,18 +104,20 @@ def _up_block(c_in: int, c_out: int, kernel_size: int = 4, stride: int = 2, padd
 class DCGANDiscriminator(nn.Module):
     """Maps images to one raw score each (a logit for the BCE losses), mirroring the generator.
 
-    A stride-2 conv with LeakyReLU(0.2) and no normalisation (as in the paper),
-    then blocks that double the channels and halve the side down to
-    ``base x base``, then a ``base x base`` conv to one score. No sigmoid: the
-    losses take logits.
+    ``features``: a stride-2 conv with LeakyReLU(0.2) and no normalisation (as in
+    the paper), then blocks that double the channels and halve the side down to
+    ``base x base``, flattened to ``feature_dim`` values. ``head``: one linear
+    score, the paper's last ``base x base`` convolution written as the linear map
+    it is. No sigmoid: the losses take logits. The conditional discriminators of
+    :mod:`ganzoo.nets.conditional` reuse ``features`` with heads of their own.
 
     Args:
         image_shape: ``(C, S, S)`` with S in :data:`SUPPORTED_SIZES`.
         width: channels of the first layer (``ndf`` of the PyTorch example).
         norm: normalisation of the hidden blocks: ``"batch"`` (the paper's),
             ``"layer"`` (GroupNorm with one group: per-sample, for WGAN-GP),
-            ``"spectral"`` (spectral norm on every conv, first and last included,
-            and no other normalisation; Miyato et al. 2018) or ``"none"``.
+            ``"spectral"`` (spectral norm on every conv and on the head, and no
+            other normalisation; Miyato et al. 2018) or ``"none"``.
     """
 
     def __init__(self, image_shape: Sequence[int], width: int = 64, norm: str = "batch"):
@@ -134,14 +136,16 @@ class DCGANDiscriminator(nn.Module):
                 layers.append(make_norm(channels * 2))
             blocks.append(nn.Sequential(*layers, nn.LeakyReLU(0.2)))
             channels *= 2
-        blocks.append(nn.Conv2d(channels, 1, base, 1, 0))
-        self.net = nn.Sequential(*blocks)
+        #: size of a sample's flattened features, ``channels * base * base``.
+        self.feature_dim = channels * base * base
+        self.features = nn.Sequential(*blocks, nn.Flatten())
+        self.head = nn.Linear(self.feature_dim, 1)
         init_dcgan_weights(self)
         if norm == "spectral":
             for layer in list(self.modules()):
-                if isinstance(layer, nn.Conv2d):
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
                     spectral_norm(layer)
 
     def forward(self, x: Tensor) -> Tensor:
         """Images of shape ``(N, C, S, S)`` -> raw scores of shape ``(N,)``."""
-        return self.net(x).flatten(1).squeeze(1)
+        return self.head(self.features(x)).squeeze(1)

@@ -8,6 +8,7 @@ import math
 from typing import Optional, Sequence
 
 from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from ganzoo.errors import ConfigError, choose_from
 
@@ -77,14 +78,24 @@ class MLPGenerator(nn.Module):
         return self.net(z).view(z.shape[0], *self.out_shape)
 
 
+#: normalisation of an MLP discriminator's linear layers, by name.
+MLP_NORMS = ("none", "spectral")
+
+
 class MLPDiscriminator(nn.Module):
     """Maps samples to one raw score each (a logit for the BCE losses).
+
+    ``features`` flattens a sample and applies the hidden layers (``feature_dim``
+    values out); ``head`` is the linear score. The conditional discriminators of
+    :mod:`ganzoo.nets.conditional` reuse ``features`` with heads of their own.
 
     Args:
         in_shape: shape S of one sample.
         hidden_dims: widths of the hidden layers.
         hidden_activation: activation name between layers.
         dropout: dropout probability after each hidden layer (Goodfellow et al. used it in D).
+        norm: ``"none"``, or ``"spectral"`` for spectral norm on every linear layer
+            (Miyato et al. 2018).
     """
 
     def __init__(
@@ -93,8 +104,11 @@ class MLPDiscriminator(nn.Module):
         hidden_dims: Sequence[int] = (128, 128),
         hidden_activation: str = "leaky_relu",
         dropout: float = 0.0,
+        norm: str = "none",
     ):
         super().__init__()
+        if norm not in MLP_NORMS:
+            raise choose_from("MLP discriminator norm", norm, MLP_NORMS)
         layers: list[nn.Module] = [nn.Flatten()]
         width = math.prod(tuple(in_shape))
         for hidden in _check_widths(hidden_dims):
@@ -102,9 +116,15 @@ class MLPDiscriminator(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = hidden
-        layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
+        #: size of a sample's features, the last hidden width.
+        self.feature_dim = width
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(width, 1)
+        if norm == "spectral":
+            for layer in list(self.modules()):
+                if isinstance(layer, nn.Linear):
+                    spectral_norm(layer)
 
     def forward(self, x: Tensor) -> Tensor:
         """Samples of shape ``(N, *in_shape)`` -> raw scores of shape ``(N,)``."""
-        return self.net(x).squeeze(1)
+        return self.head(self.features(x)).squeeze(1)
