@@ -149,6 +149,9 @@ def test_unconditional_gans_refuse_labels_and_conditional_ones_need_them():
         model.decode(model.sample_prior(2))
     with pytest.raises(ConfigError, match="needs labelled data, but num_classes is 0"):
         ConditionalGAN(num_classes=0, data_shape=(1, 8, 8))
+    with pytest.raises(ConfigError, match=r"backbone 'dcgan' makes images \(C, S, S\), but data_shape is \(2,\); use backbone: mlp"):
+        ConditionalGAN(num_classes=3, data_shape=[2])
+    assert ConditionalGAN(num_classes=3, data_shape=[2], backbone="mlp").generate(4).shape == (4, 2)
     with pytest.raises(ConfigError, match="unknown backbone 'resnet'; choose one of: dcgan, mlp"):
         ConditionalGAN(num_classes=3, data_shape=(1, 8, 8), backbone="resnet")
     with pytest.raises(ConfigError, match="unknown MLP discriminator norm 'batch'; choose one of: none, spectral"):

@@ -40,7 +40,8 @@ class ConditionalGAN(GANModule):
             expressive as the paper's one-hot code).
         g_width: ``dcgan``: channels of G's last hidden layer.
         d_width: ``dcgan``: channels of D's first layer.
-        g_hidden_dims: ``mlp``: widths of G's hidden layers.
+        g_hidden_dims: ``mlp``: widths of G's hidden layers (G ends with ``tanh``:
+            data in [-1, 1], as the image datamodules give).
         d_hidden_dims: ``mlp``: widths of D's hidden layers.
         g_batch_norm: ``mlp``: BatchNorm1d in G's hidden layers.
         d_dropout: ``mlp``: dropout in D's hidden layers.
@@ -75,6 +76,11 @@ class ConditionalGAN(GANModule):
             )
         check_positive_int("num_classes", num_classes, "num_classes=10")
         self._backbone = get_backbone(backbone)
+        if self._backbone.spatial and len(tuple(data_shape)) != 3:
+            raise ConfigError(
+                f"backbone '{backbone}' makes images (C, S, S), but data_shape is {tuple(data_shape)}; "
+                "use backbone: mlp for other data"
+            )
         self.num_classes = num_classes
         self.embed_dim = check_positive_int("embed_dim", num_classes if embed_dim is None else embed_dim, "embed_dim=10")
         self.d_norm = self._backbone.default_norm if d_norm is None else d_norm
