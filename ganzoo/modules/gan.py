@@ -10,6 +10,7 @@ from typing import Any, Iterator, NamedTuple, Optional, Sequence, Union
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
 from ganzoo.errors import ConfigError, check_positive_int
@@ -493,10 +494,34 @@ class GANModule(LightningModule):
 
     # ------------------------------------------------------------ bad input
     def setup(self, stage: str) -> None:
+        self._allow_one_network_backwards()
         datamodule = getattr(self.trainer, "datamodule", None)
         data_shape = getattr(datamodule, "data_shape", None)
         if data_shape is not None:
             self._check_shapes(torch.zeros((2, *data_shape)), _source=type(datamodule).__name__)
+
+    def _allow_one_network_backwards(self) -> None:
+        """Lets DDP reduce the gradients of backward passes that reach only G or only D.
+
+        Each ``manual_backward`` reaches one network's parameters (``toggled_optimizer``
+        freezes the other's), which plain DDP refuses ("parameters that were not used in
+        producing the loss"). DDP's search for unused parameters marks the other network's
+        as ready, so ``strategy: ddp`` works as it is. This runs in ``setup``, before
+        Lightning wraps the module in DDP.
+        """
+        from lightning.pytorch.strategies import DDPStrategy
+
+        strategy = self.trainer.strategy
+        if not isinstance(strategy, DDPStrategy):
+            return
+        ddp_kwargs = getattr(strategy, "_ddp_kwargs", None)
+        if ddp_kwargs is None:
+            rank_zero_warn(
+                "ganzoo could not enable DDP's find_unused_parameters on this Lightning version; pass "
+                "strategy='ddp_find_unused_parameters_true' (G's and D's backward passes each reach one network)"
+            )
+        elif not ddp_kwargs.get("find_unused_parameters"):
+            ddp_kwargs["find_unused_parameters"] = True
 
     @torch.no_grad()
     def _check_shapes(self, real: Tensor, _source: str = "the data") -> None:
