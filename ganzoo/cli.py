@@ -94,6 +94,17 @@ class GANZooCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config.get(self.subcommand, self.config) if self.subcommand else self.config
+        clip, accumulate = config.trainer.get("gradient_clip_val"), config.trainer.get("accumulate_grad_batches")
+        if clip:
+            raise ConfigError(
+                f"trainer.gradient_clip_val={clip} does not apply: GANs train by manual optimization; set "
+                f"model.init_args.gradient_clip_norm: {clip} (each network's gradient, clipped after AMP unscales)"
+            )
+        if accumulate not in (None, 1):
+            raise ConfigError(
+                f"trainer.accumulate_grad_batches={accumulate} does not apply: GANs train by manual optimization, "
+                "one D update per batch; raise data.init_args.batch_size instead"
+            )
         if config.get("max_g_steps") and config.trainer.get("max_epochs") is None:
             config.trainer.max_epochs = -1
 

@@ -104,6 +104,10 @@ class GANModule(LightningModule):
         g_scheduler: optional LR scheduler for G, stepped once per G update.
         d_scheduler: optional LR scheduler for D, stepped once per D update.
         eval_seed: seed of the fixed latent codes used for validation metrics.
+        gradient_clip_norm: clip each network's gradient to this L2 norm before its
+            update (in ``on_before_optimizer_step``, after mixed precision has unscaled
+            it); ``None`` leaves gradients alone. Lightning's ``gradient_clip_val`` does
+            not apply to manual optimization; this does.
     """
 
     def __init__(
@@ -120,6 +124,7 @@ class GANModule(LightningModule):
         g_scheduler: Optional[LRSchedulerCallable] = None,
         d_scheduler: Optional[LRSchedulerCallable] = None,
         eval_seed: int = 0,
+        gradient_clip_norm: Optional[float] = None,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -135,6 +140,11 @@ class GANModule(LightningModule):
             raise ConfigError(f"gradient_penalty must be >= 0, got {gradient_penalty!r}; e.g. gradient_penalty=10")
         self.gp_weight = float(weight)
         self.eval_seed = eval_seed
+        if gradient_clip_norm is not None and (
+            isinstance(gradient_clip_norm, bool) or not isinstance(gradient_clip_norm, (int, float)) or gradient_clip_norm <= 0
+        ):
+            raise ConfigError(f"gradient_clip_norm must be a number > 0, got {gradient_clip_norm!r}; e.g. gradient_clip_norm=1.0")
+        self.gradient_clip_norm = gradient_clip_norm
         self._optimizer_factories = (g_optimizer or _default_adam, d_optimizer or _default_adam)
         self._scheduler_factories = (g_scheduler, d_scheduler)
         self._save_plain_hyperparameters()
@@ -371,6 +381,11 @@ class GANModule(LightningModule):
         optimizers = [make_g(self.generator.parameters()), make_d(self.discriminator.parameters())]
         schedulers = [make(opt) for make, opt in zip(self._scheduler_factories, optimizers) if make is not None]
         return optimizers, schedulers
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # Lightning calls this inside opt.step(), after AMP's grad scaler has unscaled the gradients.
+        if self.gradient_clip_norm is not None:
+            self.clip_gradients(optimizer, gradient_clip_val=self.gradient_clip_norm, gradient_clip_algorithm="norm")
 
     def _step_scheduler(self, optimizer) -> None:
         schedulers = self.lr_schedulers()

@@ -1,0 +1,60 @@
+"""Gradient clipping in manual optimization, and mixed precision on the CPU."""
+import lightning.pytorch as pl
+import pytest
+import torch
+
+from ganzoo import ConfigError, DCGAN, MaxGeneratorSteps, Ring2D, VanillaGAN
+
+
+class StepSizes(pl.Callback):
+    """Records the L2 norm of each network's update (with SGD(lr=1) it is the clipped gradient's norm)."""
+
+    def __init__(self):
+        self.sizes = {"generator": [], "discriminator": []}
+        self._before = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._before = {name: torch.cat([p.detach().flatten().clone() for p in getattr(pl_module, name).parameters()])
+                        for name in self.sizes}  # fmt: skip
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        for name, before in self._before.items():
+            after = torch.cat([p.detach().flatten() for p in getattr(pl_module, name).parameters()])
+            self.sizes[name].append((after - before).norm().item())
+
+
+def sgd(params):
+    return torch.optim.SGD(params, lr=1.0)
+
+
+@pytest.mark.parametrize("clip", [None, 0.01])
+def test_gradient_clip_norm_bounds_each_networks_update(clip, trainer_kwargs):
+    pl.seed_everything(0)
+    model = VanillaGAN(data_shape=[2], latent_dim=4, g_hidden_dims=[16], d_hidden_dims=[16],
+                       g_optimizer=sgd, d_optimizer=sgd, gradient_clip_norm=clip)  # fmt: skip
+    sizes = StepSizes()
+    trainer = pl.Trainer(**trainer_kwargs, max_epochs=-1, limit_val_batches=0, callbacks=[MaxGeneratorSteps(5), sizes])
+    trainer.fit(model, Ring2D(batch_size=64, num_train=512))
+    for name, steps in sizes.sizes.items():
+        assert len(steps) == 5 and all(s > 0 for s in steps), name
+        if clip is None:  # unclipped SGD(lr=1) moves far more than the clip norm
+            assert max(steps) > 10 * 0.01, (name, steps)
+        else:
+            assert max(steps) <= clip * 1.0001, (name, steps)
+
+
+def test_bad_clip_norm_fails_with_one_line():
+    with pytest.raises(ConfigError, match=r"gradient_clip_norm must be a number > 0, got -1; e.g. gradient_clip_norm=1.0"):
+        VanillaGAN(gradient_clip_norm=-1)
+
+
+def test_bf16_mixed_trains_with_clipping_on_the_cpu(trainer_kwargs):
+    pl.seed_everything(0)
+    model = DCGAN(image_shape=(1, 8, 8), latent_dim=8, g_width=4, d_width=4, gradient_clip_norm=1.0)
+    data = torch.utils.data.TensorDataset(torch.rand(64, 1, 8, 8) * 2 - 1)
+    trainer = pl.Trainer(**trainer_kwargs, precision="bf16-mixed", max_epochs=-1, limit_val_batches=0,
+                         log_every_n_steps=1, callbacks=[MaxGeneratorSteps(4)])  # fmt: skip
+    trainer.fit(model, torch.utils.data.DataLoader(data, batch_size=16, shuffle=True))
+    assert model.g_steps == 4
+    assert all(torch.isfinite(trainer.callback_metrics[k]) for k in ("train/d_loss", "train/g_loss"))
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast computes in bf16, weights stay fp32
