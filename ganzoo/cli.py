@@ -7,9 +7,12 @@
 """
 from __future__ import annotations
 
+import pickle
 import sys
+from pathlib import Path
 from typing import Optional
 
+import torch
 import yaml
 from jsonargparse.typing import PositiveInt
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
@@ -92,6 +95,13 @@ class GANZooCLI(LightningCLI):
         parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
 
+    def _parse_ckpt_path(self) -> None:
+        # LightningCLI reads --ckpt_path's hyperparameters here, before any hook: check the file first.
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            check_checkpoint_file(self.config[subcommand].get("ckpt_path"))
+        super()._parse_ckpt_path()
+
     def before_instantiate_classes(self) -> None:
         config = self.config.get(self.subcommand, self.config) if self.subcommand else self.config
         clip, accumulate = config.trainer.get("gradient_clip_val"), config.trainer.get("accumulate_grad_batches")
@@ -114,6 +124,31 @@ class GANZooCLI(LightningCLI):
         if config.get("max_g_steps"):
             trainer.callbacks.append(MaxGeneratorSteps(config.max_g_steps))
         return trainer
+
+
+def check_checkpoint_file(path: Optional[str]) -> None:
+    """Fails with one line, before anything is built, when ``--ckpt_path`` is missing, truncated or not a checkpoint.
+
+    The file is opened with ``weights_only=True`` and memory-mapped (the tensors are not read);
+    a file that is intact but holds objects the safe loader declines is left to Lightning.
+    ``last``, ``best`` and ``hpc`` are Lightning's own names and are passed through.
+    """
+    if path is None or str(path) in ("last", "best", "hpc", "registry") or str(path).startswith("registry:"):
+        return
+    if not Path(path).is_file():
+        raise ConfigError(f"--ckpt_path '{path}' not found; pass the path of a .ckpt file (e.g. <run dir>/checkpoints/last.ckpt)")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    except pickle.UnpicklingError:
+        return  # a checkpoint, with objects beyond the safe loader's list: Lightning's loader decides
+    except Exception as err:
+        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        raise ConfigError(
+            f"--ckpt_path '{path}' is not a readable checkpoint ({reason}); the file is truncated or corrupt: "
+            "resume from another one, e.g. the run's previous checkpoint"
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ConfigError(f"--ckpt_path '{path}' holds no Lightning checkpoint (no state_dict); pass a .ckpt written by ganzoo fit")
 
 
 def _config_error(err: BaseException) -> Optional[ConfigError]:

@@ -124,3 +124,28 @@ def test_python_dash_m_is_the_same_cli():
     out = run(sys.executable, "-m", "ganzoo", "--help", cwd=ROOT)
     for subcommand in ("fit", "validate", "test", "predict", "generate"):
         assert subcommand in out
+
+
+def test_a_bad_ckpt_path_fails_with_one_line_and_the_good_checkpoint_stays_usable(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    main(["fit", "--config", str(QUICK_START), *quiet_run_args(tmp_path / "first", 3)])
+    good = next((tmp_path / "first").rglob("last.ckpt"))
+    data = good.read_bytes()
+    truncated, garbage = tmp_path / "truncated.ckpt", tmp_path / "garbage.ckpt"
+    truncated.write_bytes(data[: len(data) // 2])
+    garbage.write_bytes(b"not a checkpoint at all")
+    cases = [
+        (truncated, f"--ckpt_path '{truncated}' is not a readable checkpoint ("),
+        (garbage, f"--ckpt_path '{garbage}' is not a readable checkpoint"),
+        (tmp_path / "missing.ckpt", f"--ckpt_path '{tmp_path / 'missing.ckpt'}' not found"),
+    ]
+    for path, message in cases:
+        with pytest.raises(SystemExit) as info:
+            main(["fit", "--config", str(QUICK_START), *quiet_run_args(tmp_path / "bad", 6), f"--ckpt_path={path}"])
+        err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ganzoo: error:")]
+        assert info.value.code == 2 and len(err) == 1 and message in err[0], err
+    assert not list((tmp_path / "bad").rglob("*.ckpt"))  # nothing ran
+    assert good.read_bytes() == data and GANModule.load_from_checkpoint(good).g_steps == 3
+
+    main(["fit", "--config", str(QUICK_START), *quiet_run_args(tmp_path / "resumed", 6), f"--ckpt_path={good}"])
+    assert GANModule.load_from_checkpoint(next((tmp_path / "resumed").rglob("last.ckpt"))).g_steps == 6
