@@ -9,6 +9,10 @@ class ConfigError(ValueError):
     """A user-supplied value that cannot work; the message names it and the fix."""
 
 
+class NonFiniteLossError(ConfigError):
+    """Training met a NaN or infinite loss and stopped before the update; the CLI prints it as one line."""
+
+
 def choose_from(kind: str, value: object, choices) -> ConfigError:
     """An error for a name that is not in a table, listing the valid names."""
     return ConfigError(f"unknown {kind} {value!r}; choose one of: {', '.join(sorted(choices))}")

@@ -58,3 +58,49 @@ def test_bf16_mixed_trains_with_clipping_on_the_cpu(trainer_kwargs):
     assert model.g_steps == 4
     assert all(torch.isfinite(trainer.callback_metrics[k]) for k in ("train/d_loss", "train/g_loss"))
     assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast computes in bf16, weights stay fp32
+
+
+class NaNAtThirdDUpdate(VanillaGAN):
+    """D's loss turns NaN once, at its third update."""
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        loss = super().discriminator_loss(real_logits, fake_logits)
+        return loss * float("nan") if self.d_steps == 2 and not self.poisoned else loss
+
+    poisoned = False
+
+    def on_train_batch_end(self, *args):
+        self.poisoned = self.poisoned or self.skipped_steps > 0
+
+
+def nan_model(policy):
+    return NaNAtThirdDUpdate(data_shape=[2], latent_dim=4, g_hidden_dims=[8], d_hidden_dims=[8], on_nonfinite_loss=policy)
+
+
+def test_a_nan_loss_stops_training_with_one_line_and_the_last_checkpoint_loads(trainer_kwargs, tmp_path):
+    pl.seed_everything(0)
+    model = nan_model("raise")
+    saver = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=2, save_top_k=-1)
+    trainer = pl.Trainer(**{**trainer_kwargs, "enable_checkpointing": True}, max_epochs=-1, limit_val_batches=0,
+                         callbacks=[MaxGeneratorSteps(10), saver])  # fmt: skip
+    with pytest.raises(ConfigError) as error:
+        trainer.fit(model, Ring2D(batch_size=32, num_train=512))
+    message = str(error.value)
+    assert message.startswith("D loss is nan at D update 3 (after 2 generator steps); training stopped before this update")
+    assert "\n" not in message and "on_nonfinite_loss: skip" in message
+    assert (model.d_steps, model.g_steps) == (2, 2)
+    assert all(torch.isfinite(p).all() for p in model.parameters())  # the bad update never happened
+    last = sorted((tmp_path / "ckpt").glob("*.ckpt"))[-1]
+    loaded = VanillaGAN.load_from_checkpoint(last)
+    assert loaded.g_steps == 2 and torch.isfinite(loaded.generate(8, seed=0)).all()
+
+
+def test_skip_drops_the_nan_update_and_trains_on(trainer_kwargs):
+    pl.seed_everything(0)
+    model = nan_model("skip")
+    trainer = pl.Trainer(**trainer_kwargs, max_epochs=-1, limit_val_batches=0, callbacks=[MaxGeneratorSteps(5)])
+    trainer.fit(model, Ring2D(batch_size=32, num_train=512))
+    assert model.skipped_steps == 1 and (model.g_steps, model.d_steps) == (5, 4)  # G still updated in that batch
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    with pytest.raises(ConfigError, match="unknown on_nonfinite_loss 'stop'; choose one of: ignore, raise, skip"):
+        nan_model("stop")

@@ -14,6 +14,9 @@ class MaxGeneratorSteps(Callback):
     updates. This callback sets the trainer's limit to
     ``max_steps * module.optimizer_steps_per_g_step``, which stops the run right
     after the ``max_steps``-th G update. It is what ``max_g_steps`` in a config does.
+    Updates dropped for a NaN loss (``on_nonfinite_loss="skip"``) make no optimizer
+    step; the limit moves out by them, and the run still stops at the
+    ``max_steps``-th G update.
 
     Args:
         max_steps: number of generator updates to train for.
@@ -37,3 +40,11 @@ class MaxGeneratorSteps(Callback):
                 f"(max_g_steps={self.max_steps} means trainer.max_steps={limit} here)"
             )
         trainer.fit_loop.epoch_loop.max_steps = limit
+        self._limit, self._per_g_step = limit, per_g_step
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args) -> None:
+        skipped = getattr(pl_module, "skipped_steps", 0)
+        if skipped:
+            trainer.fit_loop.epoch_loop.max_steps = self._limit + skipped * self._per_g_step
+            if pl_module.g_steps >= self.max_steps:
+                trainer.should_stop = True

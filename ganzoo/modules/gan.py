@@ -13,9 +13,12 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
-from ganzoo.errors import ConfigError, check_positive_int
+from ganzoo.errors import ConfigError, NonFiniteLossError, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
 from ganzoo.priors import get_prior
+
+#: what a NaN or infinite loss does; see GANModule's ``on_nonfinite_loss``.
+NONFINITE_POLICIES = ("raise", "skip", "ignore")
 
 #: Adam(2e-4, betas=(0.5, 0.999)), the DCGAN setting, used when no optimizer is given.
 DEFAULT_LR = 2e-4
@@ -108,6 +111,11 @@ class GANModule(LightningModule):
             update (in ``on_before_optimizer_step``, after mixed precision has unscaled
             it); ``None`` leaves gradients alone. Lightning's ``gradient_clip_val`` does
             not apply to manual optimization; this does.
+        on_nonfinite_loss: what a NaN or infinite G or D loss does: ``"raise"`` stops
+            training with one line naming the step and the loss, before the update (so
+            the checkpoints already written hold finite weights); ``"skip"`` drops that
+            update and counts it in ``skipped_steps``; ``"ignore"`` does not check (the
+            check costs one device-to-host sync per update).
     """
 
     def __init__(
@@ -125,6 +133,7 @@ class GANModule(LightningModule):
         d_scheduler: Optional[LRSchedulerCallable] = None,
         eval_seed: int = 0,
         gradient_clip_norm: Optional[float] = None,
+        on_nonfinite_loss: str = "raise",
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -145,6 +154,11 @@ class GANModule(LightningModule):
         ):
             raise ConfigError(f"gradient_clip_norm must be a number > 0, got {gradient_clip_norm!r}; e.g. gradient_clip_norm=1.0")
         self.gradient_clip_norm = gradient_clip_norm
+        if on_nonfinite_loss not in NONFINITE_POLICIES:
+            raise choose_from("on_nonfinite_loss", on_nonfinite_loss, NONFINITE_POLICIES)
+        self.on_nonfinite_loss = on_nonfinite_loss
+        #: updates dropped for a NaN or infinite loss (``on_nonfinite_loss="skip"``).
+        self.skipped_steps = 0
         self._optimizer_factories = (g_optimizer or _default_adam, d_optimizer or _default_adam)
         self._scheduler_factories = (g_scheduler, d_scheduler)
         self._save_plain_hyperparameters()
@@ -408,20 +422,18 @@ class GANModule(LightningModule):
         with self.toggled_optimizer(d_opt):
             d_step = self.discriminator_objective(real, fake.detach(), labels)
             penalty = self.discriminator_penalty(real, fake.detach(), labels)
-            d_opt.zero_grad(set_to_none=True)
-            self.manual_backward(d_step.loss if penalty is None else d_step.loss + penalty)
-            d_opt.step()
-        self._step_scheduler(d_opt)
-        self.d_steps += 1
+            d_update = self._update(d_opt, d_step.loss if penalty is None else d_step.loss + penalty, "D")
+        if d_update:
+            self._step_scheduler(d_opt)
+            self.d_steps += 1
 
         if g_turn:
             with self.toggled_optimizer(g_opt):
                 g_loss, g_terms = self.generator_objective(fake, labels)
-                g_opt.zero_grad(set_to_none=True)
-                self.manual_backward(g_loss)
-                g_opt.step()
-            self._step_scheduler(g_opt)
-            self.g_steps += 1
+                g_update = self._update(g_opt, g_loss, "G")
+            if g_update:
+                self._step_scheduler(g_opt)
+                self.g_steps += 1
             self._last_g_logs = {"train/g_loss": g_loss.detach(), **_prefixed("train/g_", g_terms)}
 
         if self._logging_this_batch():
@@ -430,6 +442,37 @@ class GANModule(LightningModule):
                 logs["train/d_penalty"] = penalty.detach()
             logs.update(self._last_g_logs)  # with n_critic > 1: G's latest values
             self.log_dict(logs)
+
+    def _update(self, optimizer, loss: Tensor, player: str) -> bool:
+        """One update of ``player``'s network from ``loss``, unless the loss is not finite; whether it was made."""
+        if not self._finite(loss, player):
+            return False
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+        return True
+
+    def _finite(self, loss: Tensor, player: str) -> bool:
+        """Whether ``loss`` may be backpropagated: a NaN or infinite one raises or is skipped (``on_nonfinite_loss``).
+
+        Under DDP the processes decide together, so none waits for a backward pass another skipped.
+        """
+        if self.on_nonfinite_loss == "ignore":
+            return True
+        finite = bool(torch.isfinite(loss))
+        if self._trainer is not None:
+            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
+        if finite:
+            return True
+        if self.on_nonfinite_loss == "skip":
+            self.skipped_steps += 1
+            return False
+        where = f"generator step {self.g_steps + 1}" if player == "G" else f"D update {self.d_steps + 1}"
+        raise NonFiniteLossError(
+            f"{player} loss is {loss.item()} at {where} (after {self.g_steps} generator steps); training stopped "
+            "before this update, so the checkpoints already written hold finite weights; lower the learning rates, "
+            "set gradient_clip_norm, or set on_nonfinite_loss: skip"
+        )
 
     def _logging_this_batch(self) -> bool:
         """Whether Lightning writes this batch's on-step values (every ``log_every_n_steps`` batches).
@@ -591,7 +634,7 @@ class GANModule(LightningModule):
         return cls
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps}
+        checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps, "skipped_steps": self.skipped_steps}
         checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         if datamodule is not None:  # with its hyperparameters, enough for `ganzoo evaluate` to rebuild it
@@ -620,3 +663,4 @@ class GANModule(LightningModule):
         counters = checkpoint.get("ganzoo_counters", {})
         self.d_steps = counters.get("d_steps", 0)
         self.g_steps = counters.get("g_steps", 0)
+        self.skipped_steps = counters.get("skipped_steps", 0)
