@@ -77,6 +77,8 @@ def test_max_g_steps_means_generator_updates(tmp_path):
          "optimization; set model.init_args.gradient_clip_norm: 1.0"),
         ("--trainer.accumulate_grad_batches=4", "trainer.accumulate_grad_batches=4 does not apply"),
         ("--model.init_args.gradient_clip_norm=0", "gradient_clip_norm must be a number > 0, got 0.0"),
+        ("--model.init_args.g_optimizer.init_args.lr=-0.1", "g_optimizer cannot be built: Invalid learning rate: -0.1"),
+        ("--model.init_args.d_optimizer.init_args.betas=[0.5, 1.5]", "d_optimizer cannot be built: Invalid beta parameter"),
     ],
 )
 def test_bad_values_fail_before_training_with_one_line(override, message, capsys, tmp_path):

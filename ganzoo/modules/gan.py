@@ -161,6 +161,7 @@ class GANModule(LightningModule):
         self.skipped_steps = 0
         self._optimizer_factories = (g_optimizer or _default_adam, d_optimizer or _default_adam)
         self._scheduler_factories = (g_scheduler, d_scheduler)
+        self._check_optimizer_factories()
         self._save_plain_hyperparameters()
 
         self.generator = generator if generator is not None else self.build_generator()
@@ -173,6 +174,23 @@ class GANModule(LightningModule):
         self.register_buffer("fixed_z", torch.empty(0, latent_dim))
         self._shapes_checked = False
         self._last_g_logs: dict[str, Tensor] = {}
+
+    def _check_optimizer_factories(self) -> None:
+        """Builds each optimizer and scheduler once on a stand-in parameter, so a bad setting
+        (a negative learning rate, say) fails at construction with one line, before any training."""
+        for player, make_optimizer, make_scheduler in zip("gd", self._optimizer_factories, self._scheduler_factories):
+            try:
+                optimizer = make_optimizer([nn.Parameter(torch.zeros(1))])
+            except (ValueError, TypeError) as err:
+                raise ConfigError(
+                    f"{player}_optimizer cannot be built: {err}; e.g. lr: 0.0002 and betas: [0.5, 0.999]"
+                ) from None
+            if make_scheduler is None:
+                continue
+            try:
+                make_scheduler(optimizer)
+            except (ValueError, TypeError) as err:
+                raise ConfigError(f"{player}_scheduler cannot be built: {err}; check its init_args") from None
 
     def _save_plain_hyperparameters(self) -> None:
         # Under LightningCLI the hparams of injected networks and optimizers are their
