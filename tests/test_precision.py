@@ -1,4 +1,7 @@
-"""Gradient clipping in manual optimization, and mixed precision on the CPU."""
+"""Gradient clipping in manual optimization, mixed precision on the CPU, and faults: NaN losses and SIGTERM."""
+import os
+import signal
+
 import lightning.pytorch as pl
 import pytest
 import torch
@@ -104,3 +107,34 @@ def test_skip_drops_the_nan_update_and_trains_on(trainer_kwargs):
     assert all(torch.isfinite(p).all() for p in model.parameters())
     with pytest.raises(ConfigError, match="unknown on_nonfinite_loss 'stop'; choose one of: ignore, raise, skip"):
         nan_model("stop")
+
+
+class SigtermAt(pl.Callback):
+    """Sends this process a SIGTERM after the given generator step, as a cluster's preemption would."""
+
+    def __init__(self, g_step):
+        self.g_step = g_step
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        if pl_module.g_steps == self.g_step and not trainer.received_sigterm:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_saves_last_ckpt_and_training_resumes_from_it(trainer_kwargs, tmp_path):
+    from ganzoo import GANCheckpoint
+
+    pl.seed_everything(0)
+    model = VanillaGAN(data_shape=[2], latent_dim=4, g_hidden_dims=[8], d_hidden_dims=[8])
+    saver = GANCheckpoint(dirpath=tmp_path / "ckpt")
+    trainer = pl.Trainer(**{**trainer_kwargs, "enable_checkpointing": True}, max_epochs=-1, limit_val_batches=0,
+                         callbacks=[MaxGeneratorSteps(8), saver, SigtermAt(3)])  # fmt: skip
+    with pytest.raises(SystemExit):  # Lightning's SIGTERMException, raised at the end of the batch
+        trainer.fit(model, Ring2D(batch_size=32, num_train=512))
+    last = tmp_path / "ckpt" / "last.ckpt"
+    assert VanillaGAN.load_from_checkpoint(last).g_steps == 3
+    resumed = VanillaGAN(data_shape=[2], latent_dim=4, g_hidden_dims=[8], d_hidden_dims=[8])
+    trainer = pl.Trainer(**{**trainer_kwargs, "enable_checkpointing": True}, max_epochs=-1, limit_val_batches=0,
+                         callbacks=[MaxGeneratorSteps(8), GANCheckpoint(dirpath=tmp_path / "ckpt")])  # fmt: skip
+    trainer.fit(resumed, Ring2D(batch_size=32, num_train=512), ckpt_path=last)
+    assert resumed.g_steps == 8 and VanillaGAN.load_from_checkpoint(last).g_steps == 8
+    assert not list((tmp_path / "ckpt").glob("last-v*.ckpt"))  # the resumed run updated the same last.ckpt
