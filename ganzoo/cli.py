@@ -102,8 +102,12 @@ class GANZooCLI(LightningCLI):
             check_checkpoint_file(self.config[subcommand].get("ckpt_path"))
         super()._parse_ckpt_path()
 
+    def _subcommand_config(self):
+        """The parsed config of the running subcommand (``fit``, ...), or the whole config without one."""
+        return self.config.get(self.subcommand, self.config) if self.subcommand else self.config
+
     def before_instantiate_classes(self) -> None:
-        config = self.config.get(self.subcommand, self.config) if self.subcommand else self.config
+        config = self._subcommand_config()
         clip, accumulate = config.trainer.get("gradient_clip_val"), config.trainer.get("accumulate_grad_batches")
         if clip:
             raise ConfigError(
@@ -120,7 +124,7 @@ class GANZooCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
         trainer = super().instantiate_trainer(**kwargs)
-        config = self.config.get(self.subcommand, self.config) if self.subcommand else self.config
+        config = self._subcommand_config()
         if config.get("max_g_steps"):
             trainer.callbacks.append(MaxGeneratorSteps(config.max_g_steps))
         return trainer

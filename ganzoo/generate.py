@@ -110,10 +110,7 @@ def interpolation(module: GANModule, rows: int, steps: int, seed: int, classes: 
     (every class in turn by default). Returns the samples and their labels (``None`` if unconditional).
     """
     z = module.sample_prior(2 * rows, torch.Generator().manual_seed(seed))
-    labels = None
-    if module.num_classes:
-        row_classes = torch.tensor(classes if classes else list(range(module.num_classes)))
-        labels = row_classes[torch.arange(rows) % len(row_classes)].repeat_interleave(steps)
+    labels = module.walk_labels(rows, steps, classes)
     return module.decode(module.interpolate_latents(z[:rows], z[rows:], steps), labels), labels
 
 

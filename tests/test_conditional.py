@@ -213,6 +213,9 @@ def test_sample_grid_draws_one_row_per_class(trainer_kwargs, tmp_path):
     rows = model.decode(codes, labels)
     expected = ((rows + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
     assert np.array_equal(picture[12:20, 2:10, 0], expected[4, 0].numpy())  # class 1, first code
+    assert model.walk_labels(3, 2, [1, 2]).tolist() == [1, 1, 2, 2, 1, 1]  # one class along each walk, cycling
+    assert model.walk_labels(4, 1).tolist() == [0, 1, 2, 0]
+    assert VanillaGAN(data_shape=[2], latent_dim=4, g_hidden_dims=[8], d_hidden_dims=[8]).walk_labels(2, 3) is None
     walk = np.asarray(Image.open(grid.written[-1]))
     assert walk.shape[:2] == (2 * 10 + 2, 5 * 10 + 2)
     with pytest.raises(ConfigError, match="label 5 is outside"):

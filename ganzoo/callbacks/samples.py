@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_warn
 
@@ -117,10 +116,7 @@ class SampleGrid(Callback):
         if self.interpolation_rows:
             rows = self.interpolation_rows
             path_z = pl_module.interpolate_latents(z[:rows], z[rows : 2 * rows], self.interpolation_steps)
-            path_labels = None
-            if classes is not None:
-                path_labels = torch.tensor(classes)[torch.arange(rows) % len(classes)]
-                path_labels = path_labels.repeat_interleave(self.interpolation_steps)
+            path_labels = pl_module.walk_labels(rows, self.interpolation_steps, classes)
             pictures["interpolation"] = image_grid(
                 pl_module.decode(path_z, path_labels), self.interpolation_steps, self.upscale
             )

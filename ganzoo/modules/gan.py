@@ -10,6 +10,7 @@ from typing import Any, Iterator, NamedTuple, Optional, Sequence, Union
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
@@ -402,6 +403,18 @@ class GANModule(LightningModule):
         labels = self.check_labels(list(classes), len(classes))
         return z.repeat(len(classes), 1), labels.repeat_interleave(z.shape[0])
 
+    def walk_labels(self, rows: int, steps: int, classes: Optional[Sequence[int]] = None) -> Optional[Tensor]:
+        """Labels of ``rows`` interpolation walks of ``steps`` codes each, ``(rows * steps,)``.
+
+        A conditional GAN keeps one class along each walk: row i has ``classes[i % len(classes)]``
+        (every class in turn when ``classes`` is empty or ``None``). ``None`` for an unconditional GAN.
+        """
+        if not self.num_classes:
+            return None
+        chosen = list(classes) if classes else list(range(self.num_classes))
+        row_classes = self.check_labels(chosen, len(chosen))
+        return row_classes[torch.arange(rows) % len(row_classes)].repeat_interleave(steps)
+
     @property
     def optimizer_steps_per_g_step(self) -> int:
         """Optimizer steps (as ``trainer.global_step`` counts them) per generator update."""
@@ -585,8 +598,6 @@ class GANModule(LightningModule):
         as ready, so ``strategy: ddp`` works as it is. This runs in ``setup``, before
         Lightning wraps the module in DDP.
         """
-        from lightning.pytorch.strategies import DDPStrategy
-
         strategy = self.trainer.strategy
         if not isinstance(strategy, DDPStrategy):
             return
