@@ -281,3 +281,20 @@ def test_generate_refuses_labels_for_an_unconditional_checkpoint(tmp_path, capsy
         main(["generate", str(tmp_path / "v.ckpt"), "--labels", "1", "--output", str(tmp_path / "v.npz")])
     assert info.value.code == 2
     assert "ganzoo: error: VanillaGAN is unconditional and takes no labels" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fake_class_loss", [True, False])
+def test_acgan_objectives_add_the_weighted_class_losses(fake_class_loss):
+    torch.manual_seed(0)
+    model = tiny(ACGAN, "mlp", class_weight=0.5, fake_class_loss=fake_class_loss)
+    real, labels = torch.rand(6, 1, 8, 8) * 2 - 1, torch.tensor([0, 1, 2, 0, 1, 2])
+    fake = model(model.sample_prior(6), labels).detach()
+    (real_scores, real_classes), (fake_scores, fake_classes) = model.discriminator(real), model.discriminator(fake)
+    real_ce, fake_ce = (torch.nn.functional.cross_entropy(c, labels) for c in (real_classes, fake_classes))
+    class_loss = real_ce + fake_ce if fake_class_loss else real_ce  # without it, D learns classes from real data only
+    d_step = model.discriminator_objective(real, fake, labels)
+    torch.testing.assert_close(d_step.terms["class_loss"], class_loss)
+    torch.testing.assert_close(d_step.loss, model.discriminator_loss(real_scores, fake_scores) + 0.5 * class_loss)
+    g_loss, g_terms = model.generator_objective(fake, labels)
+    torch.testing.assert_close(g_loss, model.generator_loss(fake_scores) + 0.5 * fake_ce)  # G's class loss: always on its fakes
+    assert g_terms["class_acc"] == (fake_classes.argmax(1) == labels).float().mean()
