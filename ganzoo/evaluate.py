@@ -82,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="datamodule class path, when the checkpoint does not record it")
     p.add_argument("--data_dir", default=None, help="where the dataset lies on this machine")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... or auto (CUDA when available)")
+    p.add_argument("--no_ema", action="store_true", help="evaluate G itself, not its moving average (when it keeps one)")
     p.add_argument("--output", default=None, help="JSON file; default <checkpoint stem>_metrics.json beside it")
     return p
 
@@ -96,6 +97,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
         use_cache=not args.no_cache,
     )
     module = load_generator(args.checkpoint, args.device)
+    module.sample_from_ema = not args.no_ema
     datamodule = load_datamodule(args.checkpoint, args.data, args.data_dir)
     evaluator.prepare(datamodule)  # every bad setting fails here, before any image is generated
     start = time.perf_counter()
@@ -104,6 +106,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
         "checkpoint": str(args.checkpoint),
         "model": type(module).__name__,
         "generator_steps": module.g_steps,
+        "generator": "moving average" if module.samples_from_ema() else "G",
         "metrics": results,
         "protocol": evaluator.protocol(datamodule),
         "real_statistics": "cached" if evaluator.cache.hits else "computed",
@@ -113,7 +116,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
     output = Path(args.output) if args.output else Path(args.checkpoint).with_name(Path(args.checkpoint).stem + "_metrics.json")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2))
-    print(f"ganzoo evaluate: {type(module).__name__} after {module.g_steps} generator steps, "
+    print(f"ganzoo evaluate: {type(module).__name__}{module.sampler_description()} after {module.g_steps} generator steps, "
           f"{args.num_fake} generated vs {report['protocol']['num_real']} real ({args.split}), "
           f"real statistics {report['real_statistics']}, {report['seconds']:.1f} s")
     print(format_table(results))

@@ -130,6 +130,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=10, help="samples per interpolation row; default 10")
     p.add_argument("--batch_size", type=int, default=1024, help="samples per forward pass of G; default 1024")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... or auto (CUDA when available)")
+    p.add_argument("--no_ema", action="store_true", help="sample G itself, not its moving average (when it keeps one)")
     return p
 
 
@@ -140,6 +141,7 @@ def main(argv: Optional[list[str]] = None) -> list[Path]:
         if value < 1:
             raise ConfigError(f"--{name} must be >= 1, got {value}")
     module = load_generator(args.checkpoint, args.device)
+    module.sample_from_ema = not args.no_ema
     classes = parse_labels(module, args.labels)
     labels = None
     if args.interpolate:
@@ -155,8 +157,8 @@ def main(argv: Optional[list[str]] = None) -> list[Path]:
     paths = write_samples(samples, args.output, nrow, labels)
     where = paths[0] if len(paths) == 1 else f"{paths[0].parent}/ ({len(paths)} files)"
     asked = "" if labels is None else f", classes {_describe(labels)}"
-    print(f"ganzoo: {len(samples)} samples of {type(module).__name__} after {module.g_steps} generator steps, "
-          f"seed {args.seed}{asked}: {where}")
+    print(f"ganzoo: {len(samples)} samples of {type(module).__name__}{module.sampler_description()} after "
+          f"{module.g_steps} generator steps, seed {args.seed}{asked}: {where}")
     return paths
 
 

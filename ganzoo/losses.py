@@ -14,7 +14,7 @@ At the equilibrium D outputs 1/2 everywhere and the ``minimax`` D loss is ``2 lo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -63,7 +63,30 @@ def lsgan_generator(fake: Tensor) -> Tensor:
     return 0.5 * (fake - 1.0).pow(2).mean()
 
 
-def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+def critic_input_gradients(critic: Callable[[Tensor], Tensor], x: Tensor, scale: Union[float, Tensor] = 1.0) -> Tensor:
+    """``grad_x sum(D(x))``, the gradient of D's outputs with respect to its inputs, in float32.
+
+    Differentiable in D's parameters (the graph is kept), for penalties on it (WGAN-GP, R1).
+
+    Args:
+        critic: maps samples of shape ``(N, *S)`` to outputs of shape ``(N,)``.
+        x: samples ``(N, *S)`` with ``requires_grad``.
+        scale: under ``16-mixed``, the grad scaler's current scale: D's output is multiplied
+            by it before the gradient is taken and the gradient divided by it after, in
+            float32, so small gradients do not underflow in float16 (PyTorch's AMP recipe for
+            gradient penalties). 1 otherwise.
+
+    Returns:
+        The gradients, shape ``(N, *S)``; infinite where the scaled gradient overflowed, which
+        makes the grad scaler skip that update and lower its scale.
+    """
+    (grad,) = torch.autograd.grad(critic(x).sum() * scale, x, create_graph=True)
+    return grad.float() / scale
+
+
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, scale: Union[float, Tensor] = 1.0
+) -> Tensor:
     """WGAN-GP penalty ``E[(||grad_x D(x_hat)||_2 - 1)^2]`` (Gulrajani et al. 2017).
 
     ``x_hat`` lies on random straight lines between real and fake samples.
@@ -72,13 +95,14 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
         critic: maps samples of shape ``(N, *S)`` to outputs of shape ``(N,)``.
         real: real samples, shape ``(N, *S)``.
         fake: generated samples of the same shape (detached from G).
+        scale: the grad scaler's scale under ``16-mixed``, else 1; see :func:`critic_input_gradients`.
 
     Returns:
         The scalar penalty, differentiable in the critic's parameters.
     """
     alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    grad = critic_input_gradients(critic, x_hat, scale)
     return (grad.flatten(1).norm(2, dim=1) - 1.0).pow(2).mean()
 
 
@@ -128,4 +152,4 @@ def get_loss(name: str) -> GANLoss:
         raise choose_from("loss", name, LOSSES) from None
 
 
-__all__ = ["GANLoss", "LOSSES", "get_loss", "gradient_penalty"]
+__all__ = ["GANLoss", "LOSSES", "critic_input_gradients", "get_loss", "gradient_penalty"]

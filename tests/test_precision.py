@@ -138,3 +138,53 @@ def test_sigterm_saves_last_ckpt_and_training_resumes_from_it(trainer_kwargs, tm
     trainer.fit(resumed, Ring2D(batch_size=32, num_train=512), ckpt_path=last)
     assert resumed.g_steps == 8 and VanillaGAN.load_from_checkpoint(last).g_steps == 8
     assert not list((tmp_path / "ckpt").glob("last-v*.ckpt"))  # the resumed run updated the same last.ckpt
+
+
+def tiny_gradient_critic():
+    """A critic whose input gradient (about 4e-8 per coordinate) underflows in float16."""
+    critic = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    with torch.no_grad():
+        for layer in (critic[0], critic[2]):
+            layer.weight.fill_(1e-4)
+            layer.bias.fill_(0.1)
+    return lambda x: critic(x).squeeze(1), critic
+
+
+@pytest.mark.parametrize("scale, close", [(2.0**10, True), (1.0, False)])
+def test_d_input_gradients_under_float16_need_the_scaler_scale(scale, close):
+    """In float16 the penalty's gradient underflows; scaled first (PyTorch's AMP recipe) it matches float32."""
+    from ganzoo.losses import critic_input_gradients
+
+    x = torch.rand(8, 4, requires_grad=True)
+    forward, _ = tiny_gradient_critic()
+    reference = critic_input_gradients(forward, x)
+    with torch.autocast("cpu", dtype=torch.float16):
+        amp = critic_input_gradients(forward, x, scale)
+    assert reference.abs().min() > 3e-8 and amp.dtype == torch.float32
+    assert torch.allclose(amp, reference, rtol=1e-2, atol=0) == close
+
+
+def test_16_mixed_with_the_gradient_penalty_trains_under_a_grad_scaler(monkeypatch, trainer_kwargs):
+    """Lightning's float16 AMP with a GradScaler, on the CPU: the penalty takes the scaler's scale."""
+    import ganzoo.modules.gan as gan_module
+    from lightning.pytorch.plugins import MixedPrecision
+
+    scales = []
+    penalty = gan_module.gradient_penalty
+
+    def recording_penalty(critic, real, fake, scale=1.0):
+        scales.append(float(scale))
+        return penalty(critic, real, fake, scale)
+
+    monkeypatch.setattr(gan_module, "gradient_penalty", recording_penalty)
+    pl.seed_everything(0)
+    model = VanillaGAN(data_shape=[2], latent_dim=4, g_hidden_dims=[16], d_hidden_dims=[16], loss="wgan_gp", n_critic=2,
+                       gradient_clip_norm=10.0)  # fmt: skip
+    plugin = MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu", init_scale=2.0**10))
+    trainer = pl.Trainer(**trainer_kwargs, plugins=[plugin], max_epochs=-1, limit_val_batches=0, callbacks=[MaxGeneratorSteps(5)])
+    before = [p.detach().clone() for p in model.discriminator.parameters()]
+    trainer.fit(model, Ring2D(batch_size=64, num_train=512))
+    assert model.g_steps == 5 and model.d_steps == 10
+    assert scales and all(s >= 1.0 for s in scales) and scales[0] == 2.0**10  # the scaler's scale, not 1
+    after = list(model.discriminator.parameters())
+    assert all(torch.isfinite(p).all() for p in after) and any(not torch.equal(a, b) for a, b in zip(after, before))

@@ -105,6 +105,7 @@ class ImageMetrics(Callback):
         # every process computed the same values from the gathered features: no sync needed
         pl_module.log_dict({f"val/{k}": v for k, v in values.items()}, sync_dist=False)
         record = {"generator_steps": pl_module.g_steps, "epoch": trainer.current_epoch,
+                  "generator": "moving average" if pl_module.samples_from_ema() else "G",
                   "seconds": round(time.perf_counter() - start, 2), **values}
         self.history.append(record)
         if trainer.is_global_zero:
@@ -117,7 +118,7 @@ class ImageMetrics(Callback):
         with open(directory / "metrics.jsonl", "a") as handle:
             handle.write(json.dumps(line) + "\n")
         if self.verbose:
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("generator_steps", "epoch", "seconds"))
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("generator_steps", "epoch", "seconds", "generator"))
             print(f"ImageMetrics at G step {record['generator_steps']} ({record['seconds']:.0f} s): {shown}")
 
     def state_dict(self) -> dict:

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 from torchvision.transforms.functional import pil_to_tensor
 
+from ganzoo.data.resumable import training_loader
 from ganzoo.errors import ConfigError, check_nonnegative_int, check_positive_int
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -137,29 +138,29 @@ class ImageDataModule(LightningDataModule):
             )
         self.splits = {"train": train, "val": val, "test": test}
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        return DataLoader(
-            self.splits[split],
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            drop_last=shuffle,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
+    def _loader_options(self) -> dict:
+        return {
+            "num_workers": self.num_workers,
+            "persistent_workers": self.num_workers > 0,
+            "pin_memory": torch.cuda.is_available(),
+        }
+
+    def _loader(self, split: str) -> DataLoader:
+        return DataLoader(self.splits[split], batch_size=self.batch_size, **self._loader_options())
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        """Shuffled full batches, each epoch's order fixed by the seed, resumable mid-epoch (:mod:`ganzoo.data.resumable`)."""
+        return training_loader(self.splits["train"], self.batch_size, self.trainer, **self._loader_options())
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self._loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self._loader("test")
 
     def predict_dataloader(self) -> DataLoader:
         """The validation batches: ``predict`` generates as many samples as they hold."""
-        return self._loader("val", shuffle=False)
+        return self._loader("val")
 
 
 class _TorchvisionDataModule(ImageDataModule):

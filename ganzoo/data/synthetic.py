@@ -15,6 +15,7 @@ from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from ganzoo.data.resumable import training_loader
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.toy import gaussian_1d_metrics, mode_coverage
 
@@ -88,21 +89,22 @@ class SyntheticDataModule(LightningDataModule):
         for offset, (split, n) in enumerate(sizes.items()):
             self.splits[split] = self.sample(n, torch.Generator().manual_seed(self.seed + offset))
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        return DataLoader(_Samples(self.splits[split]), batch_size=self.batch_size, shuffle=shuffle, drop_last=shuffle)
+    def _loader(self, split: str) -> DataLoader:
+        return DataLoader(_Samples(self.splits[split]), batch_size=self.batch_size)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        """Shuffled full batches, each epoch's order fixed by the seed, resumable mid-epoch (:mod:`ganzoo.data.resumable`)."""
+        return training_loader(_Samples(self.splits["train"]), self.batch_size, self.trainer)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self._loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self._loader("test")
 
     def predict_dataloader(self) -> DataLoader:
         """Batches whose sizes set how many samples ``predict`` generates (``num_val`` in all)."""
-        return self._loader("test", shuffle=False)
+        return self._loader("test")
 
 
 class Gaussian1D(SyntheticDataModule):

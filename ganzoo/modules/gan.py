@@ -1,6 +1,7 @@
 """GANModule: the LightningModule that owns the adversarial training loop."""
 from __future__ import annotations
 
+import copy
 import inspect
 import sys
 import warnings
@@ -17,6 +18,7 @@ from torch import Tensor, nn
 from ganzoo.errors import ConfigError, NonFiniteLossError, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
 from ganzoo.priors import get_prior
+from ganzoo.rng import random_states, set_random_states
 
 #: what a NaN or infinite loss does; see GANModule's ``on_nonfinite_loss``.
 NONFINITE_POLICIES = ("raise", "skip", "ignore")
@@ -117,6 +119,15 @@ class GANModule(LightningModule):
             the checkpoints already written hold finite weights); ``"skip"`` drops that
             update and counts it in ``skipped_steps``; ``"ignore"`` does not check (the
             check costs one device-to-host sync per update).
+        ema_decay: keep an exponential moving average of G's weights with this decay
+            (e.g. 0.999; Karras et al. 2018, Yazıcı et al. 2019) and sample and evaluate with it;
+            ``None`` keeps none. The average is saved in checkpoints as ``generator_ema``.
+        ema_start: generator steps during which the average is a plain copy of G, so the
+            first, poor weights do not linger in it.
+
+    Randomness: validation runs on a copy of the random state, so how often it runs does
+    not change training; checkpoints hold every process's random states and the data
+    order, so a resumed run continues exactly as the same run done in one go.
     """
 
     def __init__(
@@ -135,6 +146,8 @@ class GANModule(LightningModule):
         eval_seed: int = 0,
         gradient_clip_norm: Optional[float] = None,
         on_nonfinite_loss: str = "raise",
+        ema_decay: Optional[float] = None,
+        ema_start: int = 0,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -158,6 +171,11 @@ class GANModule(LightningModule):
         if on_nonfinite_loss not in NONFINITE_POLICIES:
             raise choose_from("on_nonfinite_loss", on_nonfinite_loss, NONFINITE_POLICIES)
         self.on_nonfinite_loss = on_nonfinite_loss
+        if ema_decay is not None and (isinstance(ema_decay, bool) or not isinstance(ema_decay, (int, float)) or not 0 < ema_decay < 1):
+            raise ConfigError(f"ema_decay must be a number in (0, 1), got {ema_decay!r}; e.g. ema_decay=0.999, or leave it out")
+        if isinstance(ema_start, bool) or not isinstance(ema_start, int) or ema_start < 0:
+            raise ConfigError(f"ema_start must be an integer >= 0, got {ema_start!r}; e.g. ema_start=0")
+        self.ema_decay, self.ema_start = ema_decay, ema_start
         #: updates dropped for a NaN or infinite loss (``on_nonfinite_loss="skip"``).
         self.skipped_steps = 0
         self._optimizer_factories = (g_optimizer or _default_adam, d_optimizer or _default_adam)
@@ -167,6 +185,11 @@ class GANModule(LightningModule):
 
         self.generator = generator if generator is not None else self.build_generator()
         self.discriminator = discriminator if discriminator is not None else self.build_discriminator()
+        #: G's moving average (``ema_decay``), or ``None``; never trained by an optimizer.
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay is not None else None
+        #: whether :meth:`generate` and :meth:`decode` use :attr:`generator_ema` by default (when kept).
+        self.sample_from_ema = True
+        self._random_states_to_restore: Optional[list] = None
         #: optimizer updates made so far; checkpointed, so a resumed run keeps its n_critic rhythm.
         self.d_steps = 0
         self.g_steps = 0
@@ -267,7 +290,20 @@ class GANModule(LightningModule):
         """A regulariser added to D's loss, or ``None``; by default the weighted gradient penalty."""
         if self.gp_weight == 0:
             return None
-        return self.gp_weight * gradient_penalty(lambda x: self.discriminate(x, labels), real, fake)
+        return self.gp_weight * gradient_penalty(lambda x: self.discriminate(x, labels), real, fake, self.gradient_scale())
+
+    def gradient_scale(self) -> Union[float, Tensor]:
+        """The grad scaler's current scale under ``16-mixed`` (a tensor, read without a device sync), else 1.
+
+        A penalty that differentiates D's output (the gradient penalty) multiplies by it before
+        :func:`torch.autograd.grad` and divides after, as Lightning scales the loss itself.
+        """
+        scaler = self._grad_scaler()
+        if scaler is None:
+            return 1.0
+        scale_async = getattr(scaler, "_get_scale_async", None)
+        scale = scale_async() if scale_async is not None else None
+        return scale if scale is not None else scaler.get_scale()  # None until the scaler's first use
 
     def real_samples(self, batch: Any) -> Tensor:
         """The real samples ``(N, *S)`` of a batch: the batch itself or its first element."""
@@ -323,7 +359,12 @@ class GANModule(LightningModule):
 
     @torch.no_grad()
     def generate(
-        self, n: int, seed: Optional[int] = None, labels: Optional[Labels] = None, batch_size: int = 4096
+        self,
+        n: int,
+        seed: Optional[int] = None,
+        labels: Optional[Labels] = None,
+        batch_size: int = 4096,
+        ema: Optional[bool] = None,
     ) -> Tensor:
         """Draws n samples in data space with G in eval mode.
 
@@ -336,6 +377,9 @@ class GANModule(LightningModule):
                 all (``7``), or one per sample (a list or a tensor ``(n,)``); ``None``
                 draws classes uniformly (from ``seed``). An unconditional GAN takes none.
             batch_size: G is run on chunks of this size to bound memory.
+            ema: sample G's moving average (``True``) or G itself (``False``); ``None``
+                takes the average when the module keeps one (``ema_decay``) and
+                :attr:`sample_from_ema` is on.
 
         Returns:
             Samples of shape ``(n, *S)`` on this module's device.
@@ -345,12 +389,12 @@ class GANModule(LightningModule):
         z = self.sample_prior(n, rng)
         if labels is None and self.num_classes:
             labels = torch.randint(self.num_classes, (n,), generator=rng)
-        return self.decode(z, labels, batch_size)
+        return self.decode(z, labels, batch_size, ema)
 
     @torch.no_grad()
-    def decode(self, z: Tensor, labels: Optional[Labels] = None, batch_size: int = 4096) -> Tensor:
-        """G applied to given latent codes ``(N, latent_dim)`` (and labels, when conditional) in
-        eval mode; samples ``(N, *S)``."""
+    def decode(self, z: Tensor, labels: Optional[Labels] = None, batch_size: int = 4096, ema: Optional[bool] = None) -> Tensor:
+        """G (or its moving average, see ``ema`` in :meth:`generate`) applied to given latent codes
+        ``(N, latent_dim)`` (and labels, when conditional) in eval mode; samples ``(N, *S)``."""
         labels = self.check_labels(labels, z.shape[0])
         if self.num_classes and labels is None:
             raise ConfigError(
@@ -359,8 +403,48 @@ class GANModule(LightningModule):
             )
         chunks = z.to(self.device).split(batch_size)
         label_chunks = labels.to(self.device).split(batch_size) if labels is not None else [None] * len(chunks)
-        with evaluating(self.generator):
+        with self._generator_for_sampling(ema), evaluating(self.generator):
             return torch.cat([self(chunk, chunk_labels) for chunk, chunk_labels in zip(chunks, label_chunks)])
+
+    def samples_from_ema(self) -> bool:
+        """Whether :meth:`generate` and :meth:`decode` use G's moving average unless told otherwise."""
+        return self.generator_ema is not None and self.sample_from_ema
+
+    def sampler_description(self) -> str:
+        """`` (moving average of G, decay 0.999)`` when samples come from the average, else empty; for messages."""
+        return f" (moving average of G, decay {self.ema_decay})" if self.samples_from_ema() else ""
+
+    @contextmanager
+    def _generator_for_sampling(self, ema: Optional[bool]) -> Iterator[None]:
+        """Puts G's moving average in G's place while sampling, so every :meth:`forward` (a variant's too) uses it."""
+        if ema and self.generator_ema is None:
+            raise ConfigError(f"{type(self).__name__} keeps no moving average of G; set ema_decay (e.g. 0.999) or pass ema=False")
+        if not (self.samples_from_ema() if ema is None else ema):
+            yield
+            return
+        live = self._modules["generator"]
+        self._modules["generator"] = self.generator_ema
+        try:
+            yield
+        finally:
+            self._modules["generator"] = live
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """Moves G's moving average toward G, ``avg <- decay * avg + (1 - decay) * G``; called after each G update.
+
+        During the first ``ema_start`` generator steps the average is a copy of G. Buffers
+        (BatchNorm's running statistics) are copied, as in StyleGAN2-ADA.
+        """
+        if self.generator_ema is None:
+            return
+        average, live = list(self.generator_ema.parameters()), list(self.generator.parameters())
+        if self.g_steps <= self.ema_start:
+            torch._foreach_copy_(average, live)
+        else:
+            torch._foreach_lerp_(average, live, 1.0 - self.ema_decay)
+        for kept, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            kept.copy_(buffer)
 
     def fixed_latents(self) -> Tensor:
         """The fixed codes behind the sample grids, ``(num_fixed_latents, latent_dim)``.
@@ -453,7 +537,10 @@ class GANModule(LightningModule):
         with self.toggled_optimizer(d_opt):
             d_step = self.discriminator_objective(real, fake.detach(), labels)
             penalty = self.discriminator_penalty(real, fake.detach(), labels)
-            d_update = self._update(d_opt, d_step.loss if penalty is None else d_step.loss + penalty, "D")
+            loss = d_step.loss if penalty is None else d_step.loss + penalty
+            # Under a grad scaler an overflowing scaled penalty is the scaler's to handle (it skips the
+            # update and lowers its scale), so only D's objective is checked for NaN or inf.
+            d_update = self._update(d_opt, loss, "D", checked=d_step.loss if self._grad_scaler() else loss)
         if d_update:
             self._step_scheduler(d_opt)
             self.d_steps += 1
@@ -465,6 +552,7 @@ class GANModule(LightningModule):
             if g_update:
                 self._step_scheduler(g_opt)
                 self.g_steps += 1
+                self.update_ema()
             self._last_g_logs = {"train/g_loss": g_loss.detach(), **_prefixed("train/g_", g_terms)}
 
         if self._logging_this_batch():
@@ -474,9 +562,16 @@ class GANModule(LightningModule):
             logs.update(self._last_g_logs)  # with n_critic > 1: G's latest values
             self.log_dict(logs)
 
-    def _update(self, optimizer, loss: Tensor, player: str) -> bool:
-        """One update of ``player``'s network from ``loss``, unless the loss is not finite; whether it was made."""
-        if not self._finite(loss, player):
+    def _grad_scaler(self) -> Optional[torch.amp.GradScaler]:
+        """The precision plugin's grad scaler when one is at work (``16-mixed``), else ``None``."""
+        plugin = self.trainer.precision_plugin if self._trainer is not None else None
+        scaler = getattr(plugin, "scaler", None)
+        return scaler if scaler is not None and scaler.is_enabled() else None
+
+    def _update(self, optimizer, loss: Tensor, player: str, checked: Optional[Tensor] = None) -> bool:
+        """One update of ``player``'s network from ``loss``, unless ``checked`` (the loss itself by default)
+        is not finite; whether it was made."""
+        if not self._finite(loss if checked is None else checked, player):
             return False
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
@@ -551,9 +646,23 @@ class GANModule(LightningModule):
     def test_step(self, batch: Any, batch_idx: int) -> None:
         self._evaluation_step(batch, "test")
 
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        # Where training's torch random stream stands; validation hands it back (see on_validation_epoch_start).
+        self._torch_state_after_batch = torch.get_rng_state()
+
+    def on_validation_epoch_start(self) -> None:
+        self._random_states_before_validation = random_states()
+        # Lightning creates the validation iterator before this hook, and a DataLoader draws its
+        # base seed from torch's generator: restore the state the last training batch left.
+        after_batch = getattr(self, "_torch_state_after_batch", None)
+        if after_batch is not None and self.trainer.state.fn == "fit":
+            self._random_states_before_validation["torch"] = after_batch
+
     def on_validation_epoch_end(self) -> None:
         if not self.trainer.sanity_checking:
             self._log_distribution_metrics("val")
+        # Training continues from the random state it left: how often validation runs does not change it.
+        set_random_states(self._random_states_before_validation)
 
     def on_test_epoch_end(self) -> None:
         self._log_distribution_metrics("test")
@@ -664,6 +773,7 @@ class GANModule(LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps, "skipped_steps": self.skipped_steps}
+        checkpoint["ganzoo_random_states"] = self._random_states_of_every_process()
         checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         if datamodule is not None:  # with its hyperparameters, enough for `ganzoo evaluate` to rebuild it
@@ -689,7 +799,32 @@ class GANModule(LightningModule):
             self.fixed_z = torch.empty_like(state["fixed_z"], device=self.fixed_z.device)
         else:  # written before grids existed: keep the placeholder, draw the codes on first use
             state["fixed_z"] = self.fixed_z
+        self._random_states_to_restore = checkpoint.get("ganzoo_random_states")
         counters = checkpoint.get("ganzoo_counters", {})
         self.d_steps = counters.get("d_steps", 0)
         self.g_steps = counters.get("g_steps", 0)
         self.skipped_steps = counters.get("skipped_steps", 0)
+
+    def _random_states_of_every_process(self) -> list[dict]:
+        """The random states of each process, by rank (Lightning calls checkpoint hooks on every process)."""
+        states = random_states()
+        world = self.trainer.world_size if self._trainer is not None else 1
+        if world == 1 or not torch.distributed.is_available() or not torch.distributed.is_initialized():
+            return [states]
+        gathered: list = [None] * world
+        torch.distributed.all_gather_object(gathered, states)
+        return gathered
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # A resumed run takes up the random states where the checkpoint left them, just before
+        # its first batch, so z, the penalty's mixing and dropout draw what the run in one go drew.
+        pending, self._random_states_to_restore = self._random_states_to_restore, None
+        if not pending or not self.trainer.ckpt_path:
+            return
+        if len(pending) != self.trainer.world_size:
+            rank_zero_warn(
+                f"the checkpoint holds the random states of {len(pending)} processes, this run has "
+                f"{self.trainer.world_size}; the resumed run draws other random numbers than the original"
+            )
+            return
+        set_random_states(pending[self.trainer.global_rank])

@@ -1,0 +1,99 @@
+"""Training loaders whose order is a function of (seed, epoch) and that resume part way through an epoch.
+
+Lightning restores the model, the optimizers and its loop counters from a checkpoint,
+but a plain shuffled ``DataLoader`` starts a fresh random order after a resume: a
+run stopped in the middle of an epoch would see other batches than the same run
+done in one go. :func:`training_loader` returns a loader whose epoch ``e`` is always
+the same permutation (drawn from ``seed + e``, as ``DistributedSampler`` does), and
+which, when the trainer has just been restored mid-epoch, skips the batches that run
+already trained on. The loader's ``state_dict`` carries the seed, so a resumed run
+keeps the original order whatever it is seeded with.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator, Optional
+
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+
+class ResumableSampler(DistributedSampler):
+    """A ``DistributedSampler`` (one replica when not distributed) that can start its next epoch part way.
+
+    Being a ``DistributedSampler``, Lightning leaves it in place under DDP instead of
+    swapping in its own, so the shards and the resume logic are the same on any number
+    of processes.
+
+    Args:
+        dataset: the training set.
+        num_replicas: number of processes; rank: this process's index.
+        seed: the order of epoch ``e`` is the permutation drawn from ``seed + e``.
+        epoch: the epoch of the first iteration (set when a run resumes in epoch ``epoch``); each
+            iteration is the next epoch.
+        skip: samples of this process's share to skip in the first iteration (those already trained on).
+            The length stays the whole epoch's, as Lightning counts the skipped batches as done.
+    """
+
+    def __init__(self, dataset: Dataset, num_replicas: int = 1, rank: int = 0, seed: int = 0, epoch: int = 0, skip: int = 0):
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed, drop_last=True)
+        self.epoch = epoch
+        self.skip = skip
+
+    def set_epoch(self, epoch: int) -> None:
+        # The sampler counts its epochs itself, one per iteration: Lightning's counter, which it
+        # passes here, runs one ahead after a resume from a checkpoint written mid-epoch.
+        pass
+
+    def __iter__(self) -> Iterator[int]:
+        indices = list(super().__iter__())  # the permutation of seed + epoch, this process's share
+        skip, self.skip = self.skip, 0  # only the first iteration after a resume starts part way
+        self.epoch += 1
+        return iter(indices[skip:])
+
+
+class ResumableLoader(DataLoader):
+    """A DataLoader over a :class:`ResumableSampler`; Lightning saves its ``state_dict`` (the seed) in checkpoints."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"seed": self.sampler.seed}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.sampler.seed = int(state.get("seed", self.sampler.seed))
+
+
+def resume_point(trainer: Optional[Any], batches_per_epoch: int) -> tuple[int, int]:
+    """The epoch a trainer is in and the batches of it already trained, ``(0, 0)`` for a fresh run.
+
+    After a checkpoint is restored, Lightning's loop counters say where the run stopped;
+    a checkpoint written at the end of an epoch resumes at the start of the next one.
+    """
+    if trainer is None:
+        return 0, 0
+    epoch = trainer.current_epoch
+    done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+    if done >= batches_per_epoch:
+        return epoch + 1, 0
+    return epoch, done
+
+
+def training_loader(dataset: Dataset, batch_size: int, trainer: Optional[Any] = None, **loader_kwargs) -> ResumableLoader:
+    """A shuffled, full-batch (``drop_last``) training loader that resumes where ``trainer`` stopped.
+
+    The seed is ``seed_everything``'s (``PL_GLOBAL_SEED``), else 0, the same on every process.
+
+    Args:
+        dataset: the training set.
+        batch_size: samples per batch and process.
+        trainer: the trainer that will iterate the loader (``None`` outside training).
+        **loader_kwargs: further DataLoader arguments (``num_workers``, ``pin_memory``, ...).
+    """
+    world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+    seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
+    sampler = ResumableSampler(dataset, num_replicas=world, rank=rank, seed=seed)
+    epoch, done = resume_point(trainer, sampler.num_samples // batch_size)
+    sampler.epoch, sampler.skip = epoch, done * batch_size
+    # A generator of its own: creating an iterator draws a seed from it instead of from torch's global RNG,
+    # so the training's random stream does not depend on when epochs start.
+    generator = torch.Generator().manual_seed(seed)
+    return ResumableLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True, generator=generator, **loader_kwargs)
