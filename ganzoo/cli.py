@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import sys
+from argparse import ArgumentError
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +21,7 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 
 from ganzoo.callbacks.steps import MaxGeneratorSteps
+from ganzoo.cli_errors import one_line_parse_error
 from ganzoo.errors import ConfigError
 from ganzoo.loggers import run_dir
 from ganzoo.modules.gan import GANModule
@@ -59,10 +61,15 @@ class GANZooCLI(LightningCLI):
       unless it is set too;
     - the datamodule's ``data_shape``, ``image_shape`` and ``num_classes`` are linked
       into the model's arguments of the same names, where the model has them;
-    - the resolved config goes to the run's own directory and to W&B (:class:`RunConfigSaver`).
+    - the resolved config goes to the run's own directory and to W&B (:class:`RunConfigSaver`);
+    - a value jsonargparse cannot parse (unknown class_path or option, wrong type, a
+      missing or broken ``--config`` file) raises a one-line :class:`ConfigError`
+      instead of printing the usage and exiting.
     """
 
     def __init__(self, *args, **kwargs):
+        # the parsers raise, so that parse_arguments can condense the error; subcommand parsers inherit this
+        kwargs["parser_kwargs"] = {"exit_on_error": False, **(kwargs.get("parser_kwargs") or {})}
         kwargs.setdefault("subclass_mode_model", True)
         kwargs.setdefault("subclass_mode_data", True)
         kwargs.setdefault("auto_configure_optimizers", False)
@@ -94,6 +101,15 @@ class GANZooCLI(LightningCLI):
         parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
         parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+
+    def parse_arguments(self, parser, args) -> None:
+        try:
+            super().parse_arguments(parser, args)
+        except ArgumentError as err:
+            parsers = [parser, *getattr(self, "_subcommand_parsers", {}).values()]
+            known = {option.lstrip("-") for p in parsers for action in p._actions for option in action.option_strings}
+            argv = sys.argv[1:] if args is None else args if isinstance(args, (list, tuple)) else []
+            raise ConfigError(one_line_parse_error(str(err), known, _config_files(argv))) from err
 
     def _parse_ckpt_path(self) -> None:
         # LightningCLI reads --ckpt_path's hyperparameters here, before any hook: check the file first.
@@ -128,6 +144,17 @@ class GANZooCLI(LightningCLI):
         if config.get("max_g_steps"):
             trainer.callbacks.append(MaxGeneratorSteps(config.max_g_steps))
         return trainer
+
+
+def _config_files(argv: list[str]) -> list[str]:
+    """The paths given to ``--config`` / ``-c`` in ``argv``, in order."""
+    paths = []
+    for flag, value in zip(argv, [*argv[1:], None]):
+        if flag in ("-c", "--config") and value is not None:
+            paths.append(value)
+        elif flag.startswith("--config="):
+            paths.append(flag.split("=", 1)[1])
+    return paths
 
 
 def check_checkpoint_file(path: Optional[str]) -> None:

@@ -8,8 +8,9 @@ import torch
 import yaml
 from PIL import Image
 
-from ganzoo import GANModule, MaxGeneratorSteps, VanillaGAN
+from ganzoo import ConfigError, GANModule, MaxGeneratorSteps, VanillaGAN
 from ganzoo.cli import GANZooCLI, main
+from ganzoo.registry import ZOO
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "zoo_configs").glob("*.yaml"))
@@ -88,6 +89,65 @@ def test_bad_values_fail_before_training_with_one_line(override, message, capsys
     err_lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ganzoo: error:")]
     assert len(err_lines) == 1 and message in err_lines[0]
     assert not list(tmp_path.rglob("*.ckpt"))
+
+
+REGISTERED_GANS = ", ".join(sorted(f"ganzoo.{entry.cls.__name__}" for entry in ZOO.values()))
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("--model.class_path=ganzoo.VanilaGAN", "model.class_path 'ganzoo.VanilaGAN' is not accepted (module 'ganzoo' has "
+         f"no attribute 'VanilaGAN'); did you mean 'ganzoo.VanillaGAN'? model takes a subclass of GANModule: {REGISTERED_GANS}"),
+        ("--data.class_path=ganzoo.Nope", "data.class_path 'ganzoo.Nope' is not accepted (module 'ganzoo' has no attribute "
+         "'Nope'); data takes a subclass of LightningDataModule: ganzoo.CIFAR10DataModule, ganzoo.DigitsDataModule"),
+        ("--model.init_args.g_optimizer.class_path=torch.optim.Adamm", "model.init_args.g_optimizer.class_path "
+         "'torch.optim.Adamm' is not accepted (module 'torch.optim' has no attribute 'Adamm'); did you mean "
+         "'torch.optim.Adam'? model.init_args.g_optimizer takes a subclass of Optimizer: torch.optim.ASGD"),
+        ("--model.init_args.latent_dim=abc", "model.init_args.latent_dim must be int, got 'abc'"),
+        ("--model.init_args.n_critic=1.5", "model.init_args.n_critic must be int, got '1.5'"),
+        ("--data.init_args.batch_size=ten", "data.init_args.batch_size must be int, got 'ten'"),
+        ("--trainer.max_epochs=xyz", "trainer.max_epochs must be int or null, got 'xyz'"),
+        ("--max_g_steps=-3", "max_g_steps must be PositiveInt or null, got '-3' (not of type PositiveInt: does not "
+         "conform to restriction v>0)"),
+        ("--model.init_args.latnt_dim=4", "unknown option model.init_args.latnt_dim=4 of ganzoo.VanillaGAN; "
+         "did you mean model.init_args.latent_dim?"),
+        ("--model.init_args.g_optimizer.init_args.lrr=3", "unknown option model.init_args.g_optimizer.init_args.lrr=3 "
+         "of torch.optim.Adam; did you mean model.init_args.g_optimizer.init_args.lr?"),
+        ("--trainer.max_epoks=3", "unknown option trainer.max_epoks=3; did you mean trainer.max_epochs?"),
+        ("--config={tmp}/nope.yaml", "--config: File does not exist: '{tmp}/nope.yaml'; pass the path of an existing "
+         "YAML file"),
+        ("--config={tmp}/broken.yaml", "--config {tmp}/broken.yaml is not valid YAML: while parsing a flow sequence "
+         "(line 1, column 8); did not find expected ',' or ']' (line 2, column 16)"),
+    ],
+)
+def test_values_jsonargparse_cannot_parse_fail_with_one_line(override, message, capsys, tmp_path):
+    """Unknown classes and options, wrong types and bad --config files: one line naming key, value and fix."""
+    (tmp_path / "broken.yaml").write_text("model: [unclosed\nseed_everything: 1\n")
+    override, message = override.format(tmp=tmp_path), message.format(tmp=tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--config", str(QUICK_START), *quiet_run_args(tmp_path, 3), override])
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"ganzoo: error: {message}"), lines  # no usage, no traceback
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+def test_parse_errors_raise_a_config_error_from_python():
+    with pytest.raises(ConfigError, match=r"^model\.init_args\.latent_dim must be int, got 'abc'$"):
+        GANZooCLI(args=["--config", str(QUICK_START), "--model.init_args.latent_dim=abc"], run=False)
+
+
+def test_a_parse_error_through_the_console_script_is_one_line_on_stderr(tmp_path):
+    args = ["fit", "--config", str(QUICK_START), *quiet_run_args(tmp_path, 3), "--model.class_path=ganzoo.VanilaGAN"]
+    result = subprocess.run([sys.executable, "-m", "ganzoo", *args], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "ganzoo: error: model.class_path 'ganzoo.VanilaGAN' is not accepted (module 'ganzoo' has no attribute "
+        f"'VanilaGAN'); did you mean 'ganzoo.VanillaGAN'? model takes a subclass of GANModule: {REGISTERED_GANS}"
+    ]
+    assert result.stdout == "" and not list(tmp_path.rglob("*.ckpt"))
 
 
 def run(*args, cwd):

@@ -28,11 +28,15 @@ def test_docs_link_to_pages_that_exist():
 
 def test_error_lines_in_the_cli_page_are_real_messages():
     from ganzoo import VanillaGAN, Gaussian1D, ConfigError
+    from ganzoo.cli import GANZooCLI
 
     shown = [line.removeprefix("ganzoo: error: ") for line in (ROOT / "docs" / "cli.md").read_text().splitlines()
              if line.startswith("ganzoo: error: ")]
     actual = []
-    for make in (lambda: VanillaGAN(prior="gauss"), lambda: VanillaGAN(latent_dim=0), lambda: Gaussian1D(batch_size=100000)):
+    config = str(ROOT / "zoo_configs" / "vanilla_gaussian1d.yaml")
+    for make in (lambda: VanillaGAN(prior="gauss"), lambda: VanillaGAN(latent_dim=0), lambda: Gaussian1D(batch_size=100000),
+                 lambda: GANZooCLI(args=["--config", config, "--model.init_args.latent_dim=abc"], run=False),
+                 lambda: GANZooCLI(args=["--config", config, "--model.init_args.latnt_dim=4"], run=False)):
         with pytest.raises(ConfigError) as info:
             make()
         actual.append(str(info.value))
