@@ -37,7 +37,11 @@ SCORES = {
 
 
 def train(recipe: str, seed: int, decay: float, out: Path, threads: int) -> Path:
-    save_dir = out / f"{recipe}_seed{seed}"
+    """``ganzoo fit`` with ``ema_decay``; a run already in ``out`` is reused."""
+    save_dir = out / f"{recipe}_seed{seed}_decay{decay}"
+    finished = sorted(save_dir.glob("**/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    if finished:
+        return finished[-1]
     command = [
         sys.executable, "-m", "ganzoo", "fit", "--config", str(ROOT / "zoo_configs" / f"{recipe}.yaml"),
         "--seed_everything", str(seed), "--model.init_args.ema_decay", str(decay),
@@ -60,7 +64,9 @@ def score(recipe: str, checkpoint: Path, out: Path) -> dict[str, dict[str, float
             argv = [str(checkpoint), "--metrics", "class_accuracy", "fd_classifier", "--classifier", "digits",
                     "--num_fake", "10000", "--device", "cpu", "--output", str(out / f"{checkpoint.parent.parent.name}_{name}.json")]  # fmt: skip
             metrics = evaluate(argv + extra)["metrics"]
-            results[name] = {key: next(v for k, v in metrics.items() if k.startswith(key)) for key in SCORES[recipe]}
+            # the keys name their protocol: class_accuracy_10k, fd_digits_10k_train
+            results[name] = {key: next(v for k, v in metrics.items() if k.startswith(key.replace("classifier", "")))
+                             for key in SCORES[recipe]}
         return results
     module = GANModule.load_from_checkpoint(checkpoint, map_location="cpu")
     datamodule = load_datamodule(str(checkpoint))

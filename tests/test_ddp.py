@@ -24,7 +24,7 @@ PROTOCOL = dict(metrics=["fid", "kid", "is", "fd_classifier", "classifier_score"
 
 SCRIPT = textwrap.dedent(
     """
-    import json, sys
+    import hashlib, json, sys
     import lightning.pytorch as pl
     import torch
     from ganzoo import DCGAN, DigitsDataModule, ImageMetrics, MaxGeneratorSteps, ProjectionGAN, VanillaGAN, Gaussian1D
@@ -34,13 +34,14 @@ SCRIPT = textwrap.dedent(
     from metric_helpers import TinyFeatures
     from test_ddp import PROTOCOL, TINY_DCGAN
 
-    seen = []
+    seen, streams = [], []
     quiet = dict(accelerator="cpu", devices=2, strategy="ddp", logger=False, enable_checkpointing=False,
                  enable_progress_bar=False, enable_model_summary=False)
 
     class Recorder(pl.Callback):
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
             seen.append(float(pl_module.real_samples(batch).sum()))
+            streams.append(hashlib.sha1(torch.get_rng_state().numpy().tobytes()).hexdigest())
 
     def save(model, trainer, name, report):
         rank = trainer.global_rank
@@ -54,13 +55,13 @@ SCRIPT = textwrap.dedent(
     gaussian = lambda: Gaussian1D(batch_size=32, num_train=512)
     digits = lambda: DigitsDataModule(batch_size=16, image_size=8)
     for name, (make_model, make_data) in {"vanilla": (vanilla, gaussian), "projgan": (projgan, digits)}.items():
-        seen.clear()
+        seen.clear(), streams.clear()
         pl.seed_everything(0)
         model = make_model()
         trainer = pl.Trainer(**quiet, max_epochs=-1, callbacks=[MaxGeneratorSteps(4), Recorder()],
                              limit_val_batches=0)
         trainer.fit(model, make_data())
-        save(model, trainer, name, {"g_steps": model.g_steps, "d_steps": model.d_steps, "batches": seen,
+        save(model, trainer, name, {"g_steps": model.g_steps, "d_steps": model.d_steps, "batches": seen, "streams": list(streams),
                                     "find_unused": trainer.strategy._ddp_kwargs.get("find_unused_parameters")})
 
     # Validation: losses logged with sync_dist=True, the datamodule's evaluate() and ImageMetrics.
@@ -113,8 +114,10 @@ def test_plain_ddp_trains_and_both_processes_end_with_the_same_weights(ddp_run):
         reports = _reports(ddp_run, name)
         if name != "validation":
             assert all(r["g_steps"] == 4 and r["d_steps"] == 4 and r["find_unused"] for r in reports)
-            # Each process trained on its own shard of the data ...
+            # Each process trained on its own shard of the data, with its own random stream (latent
+            # codes, the penalty's mixing, dropout), so the fakes differ too ...
             assert reports[0]["batches"] != reports[1]["batches"]
+            assert not set(reports[0]["streams"]) & set(reports[1]["streams"])
         # ... and DDP averaged the gradients, so G's and D's weights are the same on both.
         states = [torch.load(ddp_run / f"{name}_rank{r}.pt", weights_only=True) for r in (0, 1)]
         assert states[0]["parameters"].keys() == states[1]["parameters"].keys()

@@ -46,12 +46,24 @@ def test_the_average_follows_its_recursion_and_starts_as_a_copy(ema_start):
     train(model, 6, [recorder])
     expected = initial
     for step, weights in enumerate(recorder.after_g_steps, start=1):
-        expected = weights if step <= ema_start else [0.8 * a + 0.2 * w for a, w in zip(expected, weights)]
+        t = step - ema_start - 1  # G steps averaged before this one
+        d = min(0.8, (1 + t) / (10 + t))  # the warm-up: 0.1, 0.18, 0.25, ...
+        expected = weights if step <= ema_start else [d * a + (1 - d) * w for a, w in zip(expected, weights)]
     for kept, want, live in zip(model.generator_ema.parameters(), expected, model.generator.parameters()):
         torch.testing.assert_close(kept, want, rtol=1e-5, atol=1e-7)
         assert not kept.requires_grad and not torch.equal(kept, live)  # an average, never trained itself
     g_optimizer = model.trainer.optimizers[0]
     assert sum(len(group["params"]) for group in g_optimizer.param_groups) == len(list(model.generator.parameters()))
+
+
+def test_the_decay_warms_up_to_ema_decay():
+    model = vanilla(ema_decay=0.999, ema_start=2)
+    decays = {}
+    for g_steps in (3, 4, 12, 100, 10_000):
+        model.g_steps = g_steps
+        decays[g_steps] = model.ema_decay_now()
+    assert decays[3] == pytest.approx(0.1) and decays[4] == pytest.approx(2 / 11) and decays[12] == pytest.approx(10 / 19)
+    assert decays[100] == pytest.approx(98 / 107) and decays[10_000] == 0.999
 
 
 def test_samples_come_from_the_average_unless_asked_otherwise():

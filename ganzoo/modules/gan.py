@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import copy
 import inspect
+import random
 import sys
 import warnings
 from contextlib import contextmanager
 from typing import Any, Iterator, NamedTuple, Optional, Sequence, Union
 
+import numpy as np
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
@@ -121,7 +123,8 @@ class GANModule(LightningModule):
             check costs one device-to-host sync per update).
         ema_decay: keep an exponential moving average of G's weights with this decay
             (e.g. 0.999; Karras et al. 2018, Yazıcı et al. 2019) and sample and evaluate with it;
-            ``None`` keeps none. The average is saved in checkpoints as ``generator_ema``.
+            ``None`` keeps none. The decay warms up as ``min(ema_decay, (1 + t) / (10 + t))``
+            over the t-th averaged step. The average is saved in checkpoints as ``generator_ema``.
         ema_start: generator steps during which the average is a plain copy of G, so the
             first, poor weights do not linger in it.
 
@@ -429,9 +432,20 @@ class GANModule(LightningModule):
         finally:
             self._modules["generator"] = live
 
+    def ema_decay_now(self) -> float:
+        """The decay of the next average update: ``min(ema_decay, (1 + t) / (10 + t))``, t the G steps averaged so far.
+
+        The warm-up of TensorFlow's ``ExponentialMovingAverage(num_updates=...)``: a plain
+        average with decay 0.999 would still give G's random initial weights e^-3 = 5% of
+        its weight after 3,000 steps; the warm-up forgets them within a few steps.
+        """
+        t = max(self.g_steps - self.ema_start - 1, 0)
+        return min(self.ema_decay, (1 + t) / (10 + t))
+
     @torch.no_grad()
     def update_ema(self) -> None:
-        """Moves G's moving average toward G, ``avg <- decay * avg + (1 - decay) * G``; called after each G update.
+        """Moves G's moving average toward G, ``avg <- d * avg + (1 - d) * G`` with ``d = ema_decay_now()``;
+        called after each G update.
 
         During the first ``ema_start`` generator steps the average is a copy of G. Buffers
         (BatchNorm's running statistics) are copied, as in StyleGAN2-ADA.
@@ -442,7 +456,7 @@ class GANModule(LightningModule):
         if self.g_steps <= self.ema_start:
             torch._foreach_copy_(average, live)
         else:
-            torch._foreach_lerp_(average, live, 1.0 - self.ema_decay)
+            torch._foreach_lerp_(average, live, 1.0 - self.ema_decay_now())
         for kept, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
             kept.copy_(buffer)
 
@@ -651,6 +665,7 @@ class GANModule(LightningModule):
         self._torch_state_after_batch = torch.get_rng_state()
 
     def on_validation_epoch_start(self) -> None:
+        self._share_generator_statistics()
         self._random_states_before_validation = random_states()
         # Lightning creates the validation iterator before this hook, and a DataLoader draws its
         # base seed from torch's generator: restore the state the last training batch left.
@@ -693,10 +708,47 @@ class GANModule(LightningModule):
     # ------------------------------------------------------------ bad input
     def setup(self, stage: str) -> None:
         self._allow_one_network_backwards()
+        if stage == "fit":
+            self._decorrelate_processes()
         datamodule = getattr(self.trainer, "datamodule", None)
         data_shape = getattr(datamodule, "data_shape", None)
         if data_shape is not None:
             self._check_shapes(torch.zeros((2, *data_shape)), _source=type(datamodule).__name__)
+
+    def on_train_end(self) -> None:
+        self._share_generator_statistics()
+
+    def _share_generator_statistics(self) -> None:
+        """Averages G's buffers (BatchNorm's running statistics), and its moving average's, over the DDP processes.
+
+        Each process updates them from its own fakes; sampling after training or at a
+        validation must see one G, or a metric's chunks would come from slightly different
+        generators. No-op on one process.
+        """
+        world = self.trainer.world_size if self._trainer is not None else 1
+        if world == 1 or not torch.distributed.is_available() or not torch.distributed.is_initialized():
+            return
+        for network in (self.generator, self.generator_ema):
+            for buffer in network.buffers() if network is not None else []:
+                if buffer.is_floating_point():
+                    torch.distributed.all_reduce(buffer)
+                    buffer /= world
+
+    def _decorrelate_processes(self) -> None:
+        """Gives each DDP process its own random stream: its own latent codes, penalty mixing and dropout.
+
+        ``seed_everything`` seeds every process alike, so each would draw the same codes and
+        every device would train on the same fakes while its real batch differs. Process r
+        goes on from seed ``s + r``, with ``s`` drawn from the shared stream: reproducible,
+        and different on every process (the approach of StyleGAN2-ADA). The networks were
+        built before, from the shared stream, so they still start the same.
+        """
+        if self.trainer.world_size == 1:
+            return
+        seed = int(torch.randint(2**62, (1,))) + self.trainer.global_rank
+        torch.manual_seed(seed)
+        np.random.seed(seed % 2**32)
+        random.seed(seed)
 
     def _allow_one_network_backwards(self) -> None:
         """Lets DDP reduce the gradients of backward passes that reach only G or only D.
