@@ -101,6 +101,9 @@ def main() -> None:
             higher_is_better = key in ("modes", "high_quality", "class_accuracy")
             wins = sum((a > g) if higher_is_better else (a < g) for a, g in zip(average, live))
             rows.append(f"| {recipe} | {key} | {summary(average)} | {summary(live)} | {wins} of {len(runs)} |")
+            seeds = " / ".join(map(str, args.seeds))
+            print(f"{recipe} {key}, seeds {seeds}: average {' / '.join(f'{v:.4g}' for v in average)}; "
+                  f"G {' / '.join(f'{v:.4g}' for v in live)}")
     print(f"\nMachine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
           f"{args.threads} torch thread(s); torch {torch.__version__}, lightning {lightning.__version__}")
     print(f"Command: python benchmarks/ema.py --recipes {' '.join(args.recipes)} --seeds {' '.join(map(str, args.seeds))} "

@@ -236,3 +236,23 @@ def test_a_gan_trains_validates_and_predicts_on_digits(trainer_kwargs):
     assert "val/d_loss" in trainer.validate(model, dm)[0]
     samples = torch.cat(trainer.predict(model, dm))
     assert samples.shape == (180, 1, 8, 8) and samples.abs().max() <= 1
+
+
+def test_the_digits_evaluator_does_not_depend_on_the_thread_count():
+    """Its classifier is fitted on one BLAS thread: 1 and 2 threads give the same metrics."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import torch; from ganzoo import DigitsDataModule; "
+        "x = torch.rand(500, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1; "
+        "print(repr(DigitsDataModule().evaluate(x)['confidence']))"
+    )
+    values = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        values.append(float(result.stdout.strip().splitlines()[-1]))
+    assert values[0] == pytest.approx(values[1], rel=1e-7, abs=0)

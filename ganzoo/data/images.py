@@ -435,12 +435,16 @@ class DigitsDataModule(ImageDataModule):
     def _classifier(self):
         if getattr(self, "_mlp", None) is None:
             from sklearn.neural_network import MLPClassifier
+            from threadpoolctl import threadpool_limits
 
             self.setup("fit")
             train = self.splits["train"]
             # the original 8x8 pixels in [0, 1]; resized and back would blur them a little
             self._mlp = MLPClassifier((128,), max_iter=500, random_state=0)
-            self._mlp.fit(self._pixels_8x8[self._train_index].numpy(), train.labels.numpy())
+            # One BLAS thread: 500 Adam epochs amplify the rounding of a multi-threaded matmul, and the
+            # fitted classifier (so every metric) would depend on the machine's thread count.
+            with threadpool_limits(limits=1):
+                self._mlp.fit(self._pixels_8x8[self._train_index].numpy(), train.labels.numpy())
         return self._mlp
 
     def setup(self, stage: Optional[str] = None) -> None:
