@@ -27,7 +27,8 @@ SCRIPT = textwrap.dedent(
     import hashlib, json, sys
     import lightning.pytorch as pl
     import torch
-    from ganzoo import DCGAN, DigitsDataModule, ImageMetrics, MaxGeneratorSteps, ProjectionGAN, VanillaGAN, Gaussian1D
+    from ganzoo import (DCGAN, DigitsDataModule, GANCheckpoint, ImageMetrics, MaxGeneratorSteps, ProjectionGAN,
+                        VanillaGAN, Gaussian1D)
 
     out, tests = sys.argv[1], sys.argv[2]
     sys.path.insert(0, tests)
@@ -63,6 +64,23 @@ SCRIPT = textwrap.dedent(
         trainer.fit(model, make_data())
         save(model, trainer, name, {"g_steps": model.g_steps, "d_steps": model.d_steps, "batches": seen, "streams": list(streams),
                                     "find_unused": trainer.strategy._ddp_kwargs.get("find_unused_parameters")})
+
+    # Exact resume under DDP: 6 G steps in one go, and 3 (mid-epoch: 4 batches per process and epoch)
+    # then 3 more from last.ckpt; dropout and the gradient penalty draw from each process's own stream.
+    def resumable_run(g_steps, ckpt_path=None):
+        pl.seed_everything(0)
+        model = VanillaGAN(data_shape=[1], latent_dim=4, g_hidden_dims=[16], d_hidden_dims=[16], d_dropout=0.2,
+                           loss="wgan_gp", ema_decay=0.9)
+        trainer = pl.Trainer(**{**quiet, "enable_checkpointing": True}, max_epochs=-1, limit_val_batches=0,
+                             callbacks=[MaxGeneratorSteps(g_steps), GANCheckpoint(dirpath=f"{out}/resume_ckpt")])
+        trainer.fit(model, Gaussian1D(batch_size=32, num_train=256), ckpt_path=ckpt_path)
+        return model, trainer
+
+    model, trainer = resumable_run(6)
+    save(model, trainer, "one_go", {"g_steps": model.g_steps})
+    resumable_run(3)
+    model, trainer = resumable_run(6, ckpt_path=f"{out}/resume_ckpt/last.ckpt")
+    save(model, trainer, "resumed", {"g_steps": model.g_steps})
 
     # Validation: losses logged with sync_dist=True, the datamodule's evaluate() and ImageMetrics.
     val_logs = []
@@ -124,6 +142,19 @@ def test_plain_ddp_trains_and_both_processes_end_with_the_same_weights(ddp_run):
         for key, value in states[0]["parameters"].items():
             torch.testing.assert_close(value, states[1]["parameters"][key], rtol=0, atol=1e-6, msg=key)
         torch.testing.assert_close(states[0]["buffers"]["fixed_z"], states[1]["buffers"]["fixed_z"], rtol=0, atol=0)
+
+
+def test_a_ddp_run_resumed_from_its_checkpoint_ends_where_the_run_in_one_go_ends(ddp_run):
+    """Each process restores its own random states and continues its own shard mid-epoch."""
+    for rank in (0, 1):
+        one_go, resumed = (torch.load(ddp_run / f"{name}_rank{rank}.pt", weights_only=True) for name in ("one_go", "resumed"))
+        assert json.loads((ddp_run / f"resumed_rank{rank}.json").read_text())["g_steps"] == 6
+        assert any(key.startswith("generator_ema.") for key in one_go["parameters"])
+        for key, value in one_go["parameters"].items():
+            torch.testing.assert_close(resumed["parameters"][key], value, rtol=0, atol=1e-6, msg=key)
+    stored = torch.load(ddp_run / "resume_ckpt" / "last.ckpt", weights_only=True)
+    states = stored["ganzoo_random_states"]
+    assert len(states) == 2 and not torch.equal(states[0]["torch"], states[1]["torch"])  # one per process
 
 
 def _trained_dcgan(out) -> DCGAN:
