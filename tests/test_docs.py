@@ -86,3 +86,13 @@ def test_error_lines_in_the_conditional_page_are_real_messages():
             make()
         actual.append(str(info.value))
     assert shown == actual
+
+
+def test_the_zoo_table_has_one_row_per_recipe():
+    """docs/zoo.md lists every YAML of zoo_configs/ exactly once, with a result or the reason there is none."""
+    rows = [line for line in (ROOT / "docs" / "zoo.md").read_text().splitlines() if line.startswith("| `")]
+    names = [re.match(r"\| `([\w-]+)`", row)[1] for row in rows]
+    assert sorted(names) == sorted(p.stem for p in (ROOT / "zoo_configs").glob("*.yaml"))
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert len(cells) == 7 and all(cells[:5]), row  # recipe, model, data, loss, result are never blank

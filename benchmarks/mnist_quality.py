@@ -1,22 +1,24 @@
-"""Conditional GANs on real MNIST: how often a sample shows the digit it was asked for.
+"""GANs on real MNIST: DCGAN and the conditional variants, scored by ganzoo's MNIST classifier.
 
-Trains each conditional recipe of ``zoo_configs/`` through ganzoo's own CLI
-(``ganzoo fit``, W&B offline), then scores its last checkpoint with ``ganzoo evaluate``:
-10,000 samples, 1,000 per requested digit, read by ganzoo's MNIST classifier
-(trained on the 60,000 training digits; 99.62% on the 10,000 test digits):
+Trains each recipe of ``zoo_configs/`` named here through ganzoo's own CLI
+(``ganzoo fit``, W&B offline), then scores its last checkpoint with ``ganzoo evaluate``
+on 10,000 samples (1,000 per requested digit for a conditional GAN), read by ganzoo's
+MNIST classifier (trained on the 60,000 training digits; 99.62% on the 10,000 test digits):
 
-- ``class_accuracy``: the fraction classified as the requested digit;
+- ``class_accuracy`` (conditional GANs): the fraction classified as the requested digit;
 - ``fd_mnist``: Fréchet distance to the training digits in the classifier's features;
-- ``classifier_score``: the Inception Score's formula on the classifier (at most 10).
+- ``classifier_score``: the Inception Score's formula on the classifier (at most 10),
+  with ``classes_covered``;
+- ``fid`` (Inception FID against the training digits), only with ``--inception-weights``.
 
 Prints a Markdown table with the training time. Each recipe's result is kept in
 ``<out>/<recipe>.json``; ``--reuse`` prints the table from those files without
 training, so recipes may be trained by separate processes (one per core) and
 reported together.
 
-    python benchmarks/conditional_mnist.py --data-dir ../shared/data                    # all three, one after the other
-    python benchmarks/conditional_mnist.py --data-dir ../shared/data --recipes acgan_mnist --threads 1
-    python benchmarks/conditional_mnist.py --data-dir ../shared/data --reuse            # the table of finished runs
+    python benchmarks/mnist_quality.py --data-dir ../shared/data                      # all four, one after the other
+    python benchmarks/mnist_quality.py --data-dir ../shared/data --recipes dcgan_mnist --max-g-steps 3000
+    python benchmarks/mnist_quality.py --data-dir ../shared/data --reuse              # the table of finished runs
 """
 from __future__ import annotations
 
@@ -33,8 +35,14 @@ import lightning
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = ("cgan_mnist", "acgan_mnist", "projgan_mnist")
-METRICS = ("class_accuracy", "fd_classifier", "classifier_score")
+RECIPES = ("dcgan_mnist", "cgan_mnist", "acgan_mnist", "projgan_mnist")
+CONDITIONAL = {"cgan_mnist", "acgan_mnist", "projgan_mnist"}
+
+
+def metrics_of(recipe: str, inception_weights: str | None) -> list[str]:
+    """What ``ganzoo evaluate`` measures for a recipe: class accuracy only where classes are asked for."""
+    names = (["class_accuracy"] if recipe in CONDITIONAL else []) + ["fd_classifier", "classifier_score"]
+    return names + (["fid"] if inception_weights else [])
 
 
 def train(recipe: str, out: Path, data_dir: str, max_g_steps: int | None, threads: int) -> tuple[Path, float]:
@@ -54,12 +62,14 @@ def train(recipe: str, out: Path, data_dir: str, max_g_steps: int | None, thread
     return checkpoints[-1], seconds
 
 
-def score(checkpoint: Path, data_dir: str, num_fake: int, out: Path) -> dict:
+def score(checkpoint: Path, metrics: list[str], args: argparse.Namespace, out: Path) -> dict:
     """``ganzoo evaluate`` on a checkpoint: the report with the metrics and their protocol."""
     from ganzoo.evaluate import main as evaluate
 
-    argv = [str(checkpoint), "--metrics", *METRICS, "--classifier", "mnist", "--num_fake", str(num_fake),
-            "--data_dir", data_dir, "--device", "cpu", "--output", str(out)]  # fmt: skip
+    argv = [str(checkpoint), "--metrics", *metrics, "--classifier", "mnist", "--num_fake", str(args.num_fake),
+            "--data_dir", args.data_dir, "--device", "cpu", "--output", str(out)]  # fmt: skip
+    if args.inception_weights:
+        argv += ["--inception_weights", args.inception_weights]
     return evaluate(argv)
 
 
@@ -69,7 +79,7 @@ def run(recipe: str, args: argparse.Namespace) -> dict:
         return json.loads(result_file.read_text())
     torch.set_num_threads(args.threads)
     checkpoint, seconds = train(recipe, args.out, args.data_dir, args.max_g_steps, args.threads)
-    report = score(checkpoint, args.data_dir, args.num_fake, args.out / f"{recipe}_metrics.json")
+    report = score(checkpoint, metrics_of(recipe, args.inception_weights), args, args.out / f"{recipe}_metrics.json")
     result = {"recipe": recipe, "checkpoint": str(checkpoint), "train_seconds": seconds, **report}
     result_file.write_text(json.dumps(result, indent=2))
     return result
@@ -77,17 +87,20 @@ def run(recipe: str, args: argparse.Namespace) -> dict:
 
 def table(results: list[dict]) -> str:
     rows = [
-        "| recipe | model | G steps | train time | class accuracy | fd_mnist | classifier score |",
-        "|---|---|---|---|---|---|---|",
+        "| recipe | model | G steps | train time | class accuracy | fd_mnist | classifier score | classes covered | FID |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         values = r["metrics"]
-        accuracy = next(v for k, v in values.items() if k.startswith("class_accuracy"))
-        fd = next(v for k, v in values.items() if k.startswith("fd_"))
-        score_ = next(v for k, v in values.items() if k.startswith("classifier_score") and not k.endswith("_std"))
+
+        def first(prefix: str, fmt: str) -> str:
+            found = [v for k, v in values.items() if k.startswith(prefix) and not k.endswith("_std")]
+            return fmt.format(found[0]) if found else "n/a"
+
         rows.append(
             f"| {r['recipe']} | {r['model']} | {r['generator_steps']} | {r['train_seconds'] / 60:.1f} min | "
-            f"{100 * accuracy:.2f}% | {fd:.2f} | {score_:.2f} |"
+            f"{first('class_accuracy', '{:.2%}')} | {first('fd_', '{:.2f}')} | {first('classifier_score', '{:.2f}')} | "
+            f"{first('classes_covered', '{:.0f}')} | {first('fid', '{:.2f}')} |"
         )
     return "\n".join(rows)
 
@@ -98,15 +111,17 @@ def main() -> None:
     p.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=RECIPES)
     p.add_argument("--max-g-steps", type=int, default=None, help="override the recipes' max_g_steps")
     p.add_argument("--num-fake", type=int, default=10_000, help="samples scored per recipe, balanced over the digits")
+    p.add_argument("--inception-weights", default=None, help="InceptionV3 weights file: also measure FID")
     p.add_argument("--threads", type=int, default=1, help="torch threads of the training process")
-    p.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_conditional")
+    p.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_mnist")
     p.add_argument("--reuse", action="store_true", help="print the table of finished runs in --out, train nothing")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = [run(recipe, args) for recipe in args.recipes]
     print(f"\nMachine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
           f"{args.threads} torch thread(s); torch {torch.__version__}, lightning {lightning.__version__}")
-    print(f"Command: python benchmarks/conditional_mnist.py --data-dir {args.data_dir} --recipes {' '.join(args.recipes)}\n")
+    steps = f" --max-g-steps {args.max_g_steps}" if args.max_g_steps else ""
+    print(f"Command: python benchmarks/mnist_quality.py --data-dir {args.data_dir} --recipes {' '.join(args.recipes)}{steps}\n")
     print(table(results))
 
 
