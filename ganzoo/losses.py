@@ -142,6 +142,7 @@ LOSSES: dict[str, GANLoss] = {
         GANLoss("lsgan", lsgan_discriminator, lsgan_generator, threshold=0.5),
     )
 }
+"""The loss table: ``minimax``, ``non_saturating``, ``wgan_gp``, ``hinge`` and ``lsgan``, by name."""
 
 
 def get_loss(name: str) -> GANLoss:

@@ -28,6 +28,7 @@ def _uniform(shape: tuple, rng: Optional[torch.Generator], device: torch.device)
 
 
 PRIORS: dict[str, Sampler] = {"normal": _normal, "uniform": _uniform}
+"""The latent priors by name: ``normal`` (N(0, I)) and ``uniform`` (U(-1, 1)), each a :data:`Sampler`."""
 
 
 def get_prior(name: str) -> Sampler:

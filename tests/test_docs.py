@@ -96,3 +96,21 @@ def test_the_zoo_table_has_one_row_per_recipe():
     for row in rows:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert len(cells) == 7 and all(cells[:5]), row  # recipe, model, data, loss, result are never blank
+
+
+def test_the_quick_start_page_shows_the_readmes_command_and_output():
+    readme, page = (ROOT / "README.md").read_text(), (ROOT / "docs" / "quickstart.md").read_text()
+    command = re.search(r"<!-- ci:quickstart -->\n```bash\n(.*?)```", readme, flags=re.S).group(1)
+    output = re.search(r"```text\n(ganzoo: Gaussian1D after .*?)```", readme, flags=re.S).group(1)
+    assert f"```bash\n{command}```" in page  # the command CI runs
+    assert f"```text\n{output}```" in page
+
+
+def test_the_api_reference_covers_the_public_api():
+    import ganzoo
+    import ganzoo.losses
+
+    shown = set(re.findall(r"^::: ganzoo\.(\w+)$", (ROOT / "docs" / "api.md").read_text(), flags=re.M))
+    if "losses" in shown:
+        shown |= set(ganzoo.losses.__all__)
+    assert sorted(set(ganzoo.__all__) - shown) == []

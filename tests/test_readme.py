@@ -11,13 +11,16 @@ def blocks(language):
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
 
 
-def test_quick_start_is_exactly_two_marked_commands():
+def test_quick_start_tests_and_docs_are_exactly_three_marked_commands():
     marked = re.findall(r"<!-- ci:(\w+) -->\n```bash\n(.*?)```", README, flags=re.S)
-    assert [name for name, _ in marked] == ["quickstart", "test"]
+    assert [name for name, _ in marked] == ["quickstart", "test", "docs"]
     for _, command in marked:
         assert len(command.strip().splitlines()) == 1
     assert "zoo_configs/vanilla_gaussian1d.yaml" in marked[0][1]
-    assert (ROOT / ".ci" / "run").read_text().count("readme_command") >= 3  # CI runs these very commands
+    assert '".[docs]"' in marked[2][1] and "mkdocs build --strict" in marked[2][1]
+    ci = (ROOT / ".ci" / "run").read_text()
+    for name, _ in marked:
+        assert f"$(readme_command {name})" in ci  # CI runs these very commands
 
 
 def test_every_python_block_in_the_readme_runs(tmp_path):

@@ -36,9 +36,21 @@ class ImageMetrics(Callback):
         every_n_steps: generator steps between evaluations.
         every_n_epochs: epochs between evaluations (used when ``every_n_steps`` is None;
             both None: every validation).
-        num_fake, num_real, split, inception_weights, classifier, feature, antialias,
-        kid_subsets, kid_subset_size, is_splits, seed, batch_size, cache_dir: the
-            protocol; see :class:`~ganzoo.metrics.ImageEvaluator`.
+        num_fake: generated images per evaluation.
+        num_real: real images from ``split``; ``None`` uses the whole split.
+        split: the real images' split: ``train``, ``val`` or ``test``.
+        inception_weights: the InceptionV3 weights file or its folder; ``None`` looks in
+            the torch hub cache.
+        classifier: the domain classifier: ``mnist``, ``digits`` or a file.
+        feature: InceptionV3 feature size for FID and KID (2048 in the papers).
+        antialias: antialiased resize to 299 px; ``True`` adds ``_aa`` to the keys.
+        kid_subsets: KID's random subsets.
+        kid_subset_size: images in each KID subset.
+        is_splits: splits of the Inception Score.
+        seed: seed of the latent codes, the labels' order and KID/IS's subsets.
+        batch_size: images per forward pass.
+        cache_dir: folder of the real-statistics cache; ``None``: ``$GANZOO_CACHE/real_stats``,
+            else ``~/.cache/ganzoo/real_stats``.
         verbose: print each evaluation's values.
     """
 

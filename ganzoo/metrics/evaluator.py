@@ -106,11 +106,13 @@ class ImageEvaluator:
         feature: InceptionV3 feature size for FID and KID (2048 in the papers).
         antialias: antialiased resize to 299 px (``False``: TensorFlow 1.x bilinear,
             as torch-fidelity and the papers); a ``True`` adds ``_aa`` to the keys.
-        kid_subsets, kid_subset_size: KID's random subsets and their size.
+        kid_subsets: KID's random subsets.
+        kid_subset_size: images in each KID subset.
         is_splits: splits of the Inception Score (10 in the papers).
         seed: seed of the latent codes, the labels' order and KID/IS's subsets.
         batch_size: images per forward pass (and per seeded chunk of codes).
-        cache_dir: folder of the real-statistics cache; ``None``: ``~/.cache/ganzoo/real_stats``.
+        cache_dir: folder of the real-statistics cache; ``None``: ``$GANZOO_CACHE/real_stats``,
+            else ``~/.cache/ganzoo/real_stats``.
         use_cache: read and write that cache.
     """
 
