@@ -15,18 +15,12 @@ everything but the sampler, so the difference is the average's alone.
 """
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-import lightning
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import fit, last_checkpoint, machine, mean_se, training_parser
+
 #: what each recipe is scored on: the datamodule's metrics, or the digits classifier through ``ganzoo evaluate``
 SCORES = {
     "vanilla_gaussian1d": ("ks", "w1"),
@@ -39,17 +33,11 @@ SCORES = {
 def train(recipe: str, seed: int, decay: float, out: Path, threads: int) -> Path:
     """``ganzoo fit`` with ``ema_decay``; a run already in ``out`` is reused."""
     save_dir = out / f"{recipe}_seed{seed}_decay{decay}"
-    finished = sorted(save_dir.glob("**/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    finished = last_checkpoint(save_dir)
     if finished:
-        return finished[-1]
-    command = [
-        sys.executable, "-m", "ganzoo", "fit", "--config", str(ROOT / "zoo_configs" / f"{recipe}.yaml"),
-        "--seed_everything", str(seed), "--model.init_args.ema_decay", str(decay),
-        "--trainer.logger.init_args.save_dir", str(save_dir),
-    ]  # fmt: skip
-    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": str(threads)}
-    subprocess.run(command, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
-    return sorted(save_dir.glob("**/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)[-1]
+        return finished
+    extra = ["--seed_everything", str(seed), "--model.init_args.ema_decay", str(decay)]
+    return fit(recipe, save_dir, extra, threads, quiet=True)[0]
 
 
 def score(recipe: str, checkpoint: Path, out: Path) -> dict[str, dict[str, float]]:
@@ -78,18 +66,13 @@ def score(recipe: str, checkpoint: Path, out: Path) -> dict[str, dict[str, float
 
 
 def summary(values: list[float]) -> str:
-    mean = statistics.mean(values)
-    error = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+    mean, error = mean_se(values)
     return f"{mean:.4g} ± {error:.2g}"
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--recipes", nargs="+", default=["vanilla_gaussian1d", "cgan_digits"], choices=sorted(SCORES))
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p = training_parser(__doc__, sorted(SCORES), ["vanilla_gaussian1d", "cgan_digits"], "bench_ema", seeds=[0, 1, 2], reuse=False)
     p.add_argument("--decay", type=float, default=0.999)
-    p.add_argument("--threads", type=int, default=1, help="torch threads of each training process")
-    p.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_ema")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
@@ -104,8 +87,7 @@ def main() -> None:
             seeds = " / ".join(map(str, args.seeds))
             print(f"{recipe} {key}, seeds {seeds}: average {' / '.join(f'{v:.4g}' for v in average)}; "
                   f"G {' / '.join(f'{v:.4g}' for v in live)}")
-    print(f"\nMachine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
-          f"{args.threads} torch thread(s); torch {torch.__version__}, lightning {lightning.__version__}")
+    print(f"\n{machine(args.threads)}")
     print(f"Command: python benchmarks/ema.py --recipes {' '.join(args.recipes)} --seeds {' '.join(map(str, args.seeds))} "
           f"--decay {args.decay}\n(mean ± standard error over seeds; both columns from the same runs and latent codes)\n")
     print("\n".join(rows))

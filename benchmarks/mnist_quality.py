@@ -24,17 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import lightning
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import fit, machine, training_parser
+
 RECIPES = ("dcgan_mnist", "cgan_mnist", "acgan_mnist", "projgan_mnist")
 CONDITIONAL = {"cgan_mnist", "acgan_mnist", "projgan_mnist"}
 
@@ -47,19 +42,8 @@ def metrics_of(recipe: str, inception_weights: str | None) -> list[str]:
 
 def train(recipe: str, out: Path, data_dir: str, max_g_steps: int | None, threads: int) -> tuple[Path, float]:
     """Runs ``ganzoo fit`` on a recipe; returns its last checkpoint and the wall-clock seconds."""
-    save_dir = out / recipe
-    command = [
-        sys.executable, "-m", "ganzoo", "fit", "--config", str(ROOT / "zoo_configs" / f"{recipe}.yaml"),
-        "--data.data_dir", data_dir, "--trainer.logger.init_args.save_dir", str(save_dir),
-    ]  # fmt: skip
-    if max_g_steps:
-        command += ["--max_g_steps", str(max_g_steps)]
-    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": str(threads)}
-    start = time.perf_counter()
-    subprocess.run(command, check=True, env=env, cwd=ROOT)
-    seconds = time.perf_counter() - start
-    checkpoints = sorted(save_dir.glob("**/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
-    return checkpoints[-1], seconds
+    extra = ["--data.data_dir", data_dir] + (["--max_g_steps", str(max_g_steps)] if max_g_steps else [])
+    return fit(recipe, out / recipe, extra, threads)
 
 
 def score(checkpoint: Path, metrics: list[str], args: argparse.Namespace, out: Path) -> dict:
@@ -106,20 +90,15 @@ def table(results: list[dict]) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = training_parser(__doc__, RECIPES, RECIPES, "bench_mnist")
     p.add_argument("--data-dir", required=True, help="directory holding MNIST/raw (e.g. ../shared/data)")
-    p.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=RECIPES)
     p.add_argument("--max-g-steps", type=int, default=None, help="override the recipes' max_g_steps")
     p.add_argument("--num-fake", type=int, default=10_000, help="samples scored per recipe, balanced over the digits")
     p.add_argument("--inception-weights", default=None, help="InceptionV3 weights file: also measure FID")
-    p.add_argument("--threads", type=int, default=1, help="torch threads of the training process")
-    p.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_mnist")
-    p.add_argument("--reuse", action="store_true", help="print the table of finished runs in --out, train nothing")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = [run(recipe, args) for recipe in args.recipes]
-    print(f"\nMachine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
-          f"{args.threads} torch thread(s); torch {torch.__version__}, lightning {lightning.__version__}")
+    print(f"\n{machine(args.threads)}")
     steps = f" --max-g-steps {args.max_g_steps}" if args.max_g_steps else ""
     print(f"Command: python benchmarks/mnist_quality.py --data-dir {args.data_dir} --recipes {' '.join(args.recipes)}{steps}\n")
     print(table(results))
