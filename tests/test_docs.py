@@ -114,3 +114,50 @@ def test_the_api_reference_covers_the_public_api():
     if "losses" in shown:
         shown |= set(ganzoo.losses.__all__)
     assert sorted(set(ganzoo.__all__) - shown) == []
+
+
+def _shell_commands():
+    """Every ``ganzoo ...`` and ``python benchmarks/...`` command of the bash blocks in README.md and docs/."""
+    for page in [ROOT / "README.md", *PAGES]:
+        for block in re.findall(r"```bash\n(.*?)```", page.read_text(), flags=re.S):
+            for line in re.sub(r"\\\n\s*", " ", block).splitlines():
+                line = line.split(" #")[0].strip()
+                if re.search(r"(^|\s)ganzoo\s|benchmarks/\w+\.py", line):
+                    yield pytest.param(line, id=f"{page.name}:{line[:60]}")
+
+
+#: placeholders of the docs' commands, and what stands in for them; the pages' own example
+#: classes (defined in their Python blocks) are stood in for by the ganzoo class they extend
+PLACEHOLDERS = {
+    "<recipe>": "vanilla_gaussian1d", "<seed>": "0", "<run id>": "RUN_ID", "/path/to/data": "../shared/data",
+    "mypackage.R1GAN --model.init_args.r1_gamma 0.1": "ganzoo.VanillaGAN", "mypackage.Exponential1D": "ganzoo.Gaussian1D",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("line", list(_shell_commands()))
+def test_shell_commands_in_the_docs_parse(line, capsys):
+    """Each command's options exist: ganzoo's CLI parses it (``--print_config``, nothing trained),
+    ``generate``/``evaluate`` parse it with their own parsers, and a benchmark's ``--help`` lists its options."""
+    import shlex
+
+    from ganzoo import evaluate, generate
+    from ganzoo.cli import main
+
+    for placeholder, value in PLACEHOLDERS.items():
+        line = line.replace(placeholder, value)
+    if match := re.search(r"benchmarks/(\w+)\.py(.*)", line):
+        script, options = ROOT / "benchmarks" / f"{match[1]}.py", re.findall(r"--[\w-]+", match[2])
+        shown = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 0 and all(option in shown.stdout for option in options), (line, shown.stderr[-500:])
+        return
+    tokens = shlex.split(line.split("ganzoo ", 1)[1].split("&&")[0])
+    command, args = tokens[0], tokens[1:]
+    if command in ("generate", "evaluate"):
+        (generate if command == "generate" else evaluate).parser().parse_args(args)
+        return
+    if "--ckpt_path" in args:  # a run of the reader's; the checkpoint checks have their own tests
+        del args[args.index("--ckpt_path") : args.index("--ckpt_path") + 2]
+    args = [str(ROOT / arg) if arg.startswith("zoo_configs/") else arg for arg in args]
+    with pytest.raises(SystemExit) as info:
+        main([command, *[arg for arg in args if arg != "--print_config"], "--print_config"])
+    assert info.value.code == 0, (line, capsys.readouterr().err[-1000:])
