@@ -7,6 +7,8 @@ everything but the sampler, so the difference is the average's alone.
 
 - 1-D and 2-D recipes: the datamodule's own metrics against the known target
   (KS and W1 for the Gaussian; modes covered and % high quality for mixtures);
+- ``dcgan_digits``: the digits datamodule's own classifier metrics (classifier score,
+  classes covered) on its ``num_eval_samples`` samples;
 - ``cgan_digits``: ``ganzoo evaluate`` with the shipped digits classifier
   (class accuracy, Fréchet distance in its features).
 
@@ -27,6 +29,7 @@ SCORES = {
     "vanilla_ring8": ("modes", "high_quality"),
     "vanilla_grid25": ("modes", "high_quality"),
     "cgan_digits": ("class_accuracy", "fd_classifier"),
+    "dcgan_digits": ("classifier_score", "classes_covered"),
 }
 
 
@@ -81,7 +84,7 @@ def main() -> None:
         runs = [score(recipe, train(recipe, seed, args.decay, args.out, args.threads), args.out) for seed in args.seeds]
         for key in SCORES[recipe]:
             average, live = [r["average"][key] for r in runs], [r["G"][key] for r in runs]
-            higher_is_better = key in ("modes", "high_quality", "class_accuracy")
+            higher_is_better = key in ("modes", "high_quality", "class_accuracy", "classifier_score", "classes_covered")
             wins = sum((a > g) if higher_is_better else (a < g) for a, g in zip(average, live))
             rows.append(f"| {recipe} | {key} | {summary(average)} | {summary(live)} | {wins} of {len(runs)} |")
             seeds = " / ".join(map(str, args.seeds))
