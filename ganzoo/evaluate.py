@@ -106,7 +106,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
         "checkpoint": str(args.checkpoint),
         "model": type(module).__name__,
         "generator_steps": module.g_steps,
-        "generator": "moving average" if module.samples_from_ema() else "G",
+        "generator": module.sampled_generator(),
         "metrics": results,
         "protocol": evaluator.protocol(datamodule),
         "real_statistics": "cached" if evaluator.cache.hits else "computed",

@@ -77,8 +77,10 @@ def test_samples_come_from_the_average_unless_asked_otherwise():
     torch.testing.assert_close(model.decode(z), from_average)
     torch.testing.assert_close(model.decode(z, ema=False), from_g)
     torch.testing.assert_close(model.generate(16, seed=1), from_average)
+    assert model.sampled_generator() == "moving average"
     model.sample_from_ema = False
     torch.testing.assert_close(model.generate(16, seed=1), from_g)
+    assert model.sampled_generator() == "G"
     assert model.generator is not model.generator_ema  # G is back in place after sampling
 
 

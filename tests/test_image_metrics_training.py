@@ -38,6 +38,7 @@ def test_metrics_are_logged_under_protocol_keys_after_the_sanity_check(trainer_k
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert len(lines) == 2 and lines[1]["fid_8_train8"] == pytest.approx(callback.history[1]["fid_8_train8"])
     assert lines[0]["protocol"]["num_real"] == 8 and lines[0]["protocol"]["dataset"] == "DigitsDataModule"
+    assert lines[0]["generator"] == "G"  # no moving average kept: G itself was measured
 
 
 def test_every_n_steps_counts_generator_steps(trainer_kwargs):

@@ -117,7 +117,7 @@ class ImageMetrics(Callback):
         # every process computed the same values from the gathered features: no sync needed
         pl_module.log_dict({f"val/{k}": v for k, v in values.items()}, sync_dist=False)
         record = {"generator_steps": pl_module.g_steps, "epoch": trainer.current_epoch,
-                  "generator": "moving average" if pl_module.samples_from_ema() else "G",
+                  "generator": pl_module.sampled_generator(),
                   "seconds": round(time.perf_counter() - start, 2), **values}
         self.history.append(record)
         if trainer.is_global_zero:

@@ -413,6 +413,10 @@ class GANModule(LightningModule):
         """Whether :meth:`generate` and :meth:`decode` use G's moving average unless told otherwise."""
         return self.generator_ema is not None and self.sample_from_ema
 
+    def sampled_generator(self) -> str:
+        """``"moving average"`` or ``"G"``: what samples come from by default, as reports record it."""
+        return "moving average" if self.samples_from_ema() else "G"
+
     def sampler_description(self) -> str:
         """`` (moving average of G, decay 0.999)`` when samples come from the average, else empty; for messages."""
         return f" (moving average of G, decay {self.ema_decay})" if self.samples_from_ema() else ""
@@ -723,16 +727,14 @@ class GANModule(LightningModule):
 
         Each process updates them from its own fakes; sampling after training or at a
         validation must see one G, or a metric's chunks would come from slightly different
-        generators. No-op on one process.
+        generators. Lightning's ``strategy.reduce`` leaves them as they are on one process.
         """
-        world = self.trainer.world_size if self._trainer is not None else 1
-        if world == 1 or not torch.distributed.is_available() or not torch.distributed.is_initialized():
+        if self._trainer is None or self.trainer.world_size == 1:
             return
         for network in (self.generator, self.generator_ema):
             for buffer in network.buffers() if network is not None else []:
                 if buffer.is_floating_point():
-                    torch.distributed.all_reduce(buffer)
-                    buffer /= world
+                    buffer.copy_(self.trainer.strategy.reduce(buffer, reduce_op="mean"))
 
     def _decorrelate_processes(self) -> None:
         """Gives each DDP process its own random stream: its own latent codes, penalty mixing and dropout.
