@@ -7,7 +7,9 @@
 """
 from __future__ import annotations
 
+import errno
 import pickle
+import signal
 import sys
 from argparse import ArgumentError
 from pathlib import Path
@@ -19,11 +21,12 @@ from jsonargparse.typing import PositiveInt
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 from ganzoo.cli_errors import one_line_parse_error
 from ganzoo.errors import ConfigError
-from ganzoo.loggers import run_dir
+from ganzoo.loggers import claim_directory, claim_on_rank_zero, run_dir
 from ganzoo.modules.gan import GANModule
 
 
@@ -39,6 +42,22 @@ class RunConfigSaver(SaveConfigCallback):
     def __init__(self, *args, **kwargs):
         kwargs["save_to_log_dir"] = False
         super().__init__(*args, **kwargs)
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        # Before anything is written: the run directory must be this run's own (claim_directory).
+        if not self.already_saved:
+            claim_on_rank_zero(trainer, lambda: self._claim_run_dir(trainer))
+        super().setup(trainer, pl_module, stage)
+
+    def _claim_run_dir(self, trainer: Trainer) -> None:
+        directory = run_dir(trainer)
+        claim_directory(
+            directory,
+            resume_from=self.config.get("ckpt_path"),
+            used_if=(self.config_filename,),
+            fix=f"pass --trainer.default_root_dir <a new directory> (or use a logger, which gives each run its own "
+            f"directory), or continue that run with --ckpt_path {directory / 'checkpoints' / 'last.ckpt'}",
+        )
 
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         path = run_dir(trainer) / self.config_filename
@@ -184,13 +203,29 @@ def check_checkpoint_file(path: Optional[str]) -> None:
 
 def _config_error(err: BaseException) -> Optional[ConfigError]:
     """The ConfigError behind ``err``: jsonargparse wraps errors raised while it instantiates classes."""
+    return _cause(err, lambda cause: isinstance(cause, ConfigError))
+
+
+def _disk_full(err: BaseException) -> Optional[OSError]:
+    """The "no space left on device" error behind ``err``, if that is what stopped the command."""
+    return _cause(err, lambda cause: isinstance(cause, OSError) and cause.errno == errno.ENOSPC)
+
+
+def _cause(err: BaseException, match) -> Optional[BaseException]:
+    """The first exception in ``err``'s chain of causes for which ``match`` holds."""
     seen = set()
     while err is not None and id(err) not in seen:
-        if isinstance(err, ConfigError):
+        if match(err):
             return err
         seen.add(id(err))
         err = err.__cause__ or err.__context__
     return None
+
+
+#: the exit code of a run stopped by SIGTERM, after its checkpoint is saved: 128 + 15, as a shell
+#: reports a process killed by SIGTERM, so a scheduler (SLURM's RequeueExit, a wrapper script)
+#: tells a preempted run from a finished one (0), a crash (1) and a bad configuration (2).
+SIGTERM_EXIT_CODE = 128 + int(signal.SIGTERM)
 
 
 #: ganzoo's own subcommands, beside LightningCLI's fit/validate/test/predict.
@@ -211,6 +246,8 @@ def main(args: Optional[list[str]] = None) -> None:
             importlib.import_module(COMMANDS[argv[0]][0]).main(argv[1:])
         else:
             GANZooCLI(args=args)
+    except SIGTERMException:  # Lightning's, a SystemExit with code 0, raised once last.ckpt is saved
+        raise SystemExit(SIGTERM_EXIT_CODE) from None
     except SystemExit:
         if argv in (["-h"], ["--help"]):
             print("\nganzoo's own commands (ganzoo COMMAND --help):")
@@ -220,9 +257,24 @@ def main(args: Optional[list[str]] = None) -> None:
     except Exception as err:
         config_error = _config_error(err)
         if config_error is None:
+            _exit_if_disk_full(err)
             raise
         print(f"ganzoo: error: {config_error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _exit_if_disk_full(err: BaseException) -> None:
+    """Ends the command with one line and exit code 1 when ``err`` is a full disk."""
+    disk_full = _disk_full(err)
+    if disk_full is None:
+        return
+    print(
+        f"ganzoo: error: no space left on device while writing {disk_full.filename or 'a file'}; the checkpoints "
+        "written before are intact (a checkpoint is written whole or not at all); free space or point "
+        "--trainer.default_root_dir (or the logger's save_dir) elsewhere, then resume with --ckpt_path",
+        file=sys.stderr,
+    )
+    raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -1,17 +1,28 @@
 """Where a run writes its files, how pictures reach the loggers, and ganzoo's W&B logger."""
 from __future__ import annotations
 
+import json
 import netrc
 import os
+import socket
 import sys
+import time
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Callable, Literal, Optional, Union
 from urllib.parse import urlparse
 
+from fsspec.utils import get_protocol
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.loggers import WandbLogger as LightningWandbLogger
 from lightning.pytorch.utilities import rank_zero_only
+
+from ganzoo.errors import ConfigError
+
+#: the file that marks a directory as one run's own: who started the run, where and when.
+RUN_MARKER = ".ganzoo-run"
+#: ``ckpt_path`` values by which Lightning resumes from a checkpoint of the run's own directories.
+_RESUME_IN_PLACE = ("last", "hpc")
 
 
 def run_dir(trainer: Trainer) -> Path:
@@ -32,6 +43,75 @@ def run_dir(trainer: Trainer) -> Path:
     if logger is not None and logger.save_dir:
         return Path(logger.save_dir)
     return Path(trainer.default_root_dir)
+
+
+def claim_directory(directory, resume_from=None, used_if: tuple[str, ...] = (), fix: str = "") -> None:
+    """Marks ``directory`` as this run's own, or fails with one line when another run is using it or has used it.
+
+    The marker ``.ganzoo-run`` is created with ``O_EXCL``, so of two runs that start at once
+    exactly one gets the directory. A directory without a marker that already holds files
+    matching ``used_if`` (say a ``config.yaml`` of an older run) counts as used. A run that
+    resumes from a checkpoint inside the directory (``resume_from``) continues there.
+
+    Args:
+        directory: the directory the run is about to write into.
+        resume_from: the run's ``ckpt_path``, or ``None``.
+        used_if: glob patterns of files that show an earlier run.
+        fix: what the message tells the user to do instead.
+    """
+    if get_protocol(str(directory)) != "file":
+        return  # object stores have no exclusive create; remote directories are the user's to keep apart
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    marker = directory / RUN_MARKER
+    record = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+    if _resumes_in(directory, resume_from):
+        marker.write_text(record)
+        return
+    earlier = next((path for pattern in used_if for path in directory.glob(pattern)), None)
+    try:
+        if earlier is not None:
+            raise FileExistsError
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise ConfigError(
+            f"'{directory}' {_owner(marker, earlier)}; a run never writes into another run's directory: {fix}"
+        ) from None
+    with os.fdopen(fd, "w") as file:
+        file.write(record)
+
+
+def _resumes_in(directory: Path, ckpt_path) -> bool:
+    """Whether a run with this ``ckpt_path`` continues the run of ``directory``."""
+    if ckpt_path is None:  # Lightning resumes a requeued SLURM job from its hpc checkpoint by itself
+        return any(directory.glob("hpc_ckpt_*.ckpt"))
+    if str(ckpt_path) in _RESUME_IN_PLACE:
+        return True
+    return directory.resolve() in Path(ckpt_path).resolve().parents
+
+
+def _owner(marker: Path, earlier: Optional[Path]) -> str:
+    """Who has the directory, for the message."""
+    if earlier is not None and not marker.exists():
+        return f"holds files of an earlier run ({earlier.name})"
+    try:
+        owner = json.loads(marker.read_text())
+        return f"belongs to another run (pid {owner['pid']} on {owner['host']}, started {owner['started']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"belongs to another run (its {RUN_MARKER} marker)"
+
+
+def claim_on_rank_zero(trainer: Trainer, claim: Callable[[], None]) -> None:
+    """Runs ``claim`` on rank 0 and raises its ConfigError on every process, so no process waits for another."""
+    refusal = None
+    if trainer.is_global_zero:
+        try:
+            claim()
+        except ConfigError as err:
+            refusal = str(err)
+    refusal = trainer.strategy.broadcast(refusal)
+    if refusal:
+        raise ConfigError(refusal)
 
 
 def log_image(trainer: Trainer, key: str, path: Path) -> None:

@@ -63,7 +63,8 @@ def _span(x: np.ndarray, density: Callable[[np.ndarray], np.ndarray]) -> tuple[f
     probe = np.linspace(lo - 10 * (hi - lo + 1), hi + 10 * (hi - lo + 1), 4001)
     mass = density(probe)
     live = probe[mass > mass.max() * 1e-3]
-    lo, hi = min(lo, live.min()), max(hi, live.max())
+    if live.size:  # empty when the samples lie so far off that the density underflows on the whole probe
+        lo, hi = min(lo, live.min()), max(hi, live.max())
     pad = 0.05 * (hi - lo)
     return lo - pad, hi + pad
 

@@ -67,16 +67,16 @@ SCRIPT = textwrap.dedent(
 
     # Exact resume under DDP: 6 G steps in one go, and 3 (mid-epoch: 4 batches per process and epoch)
     # then 3 more from last.ckpt; dropout and the gradient penalty draw from each process's own stream.
-    def resumable_run(g_steps, ckpt_path=None):
+    def resumable_run(g_steps, ckpt_path=None, ckpt_dir="resume_ckpt"):
         pl.seed_everything(0)
         model = VanillaGAN(data_shape=[1], latent_dim=4, g_hidden_dims=[16], d_hidden_dims=[16], d_dropout=0.2,
                            loss="wgan_gp", ema_decay=0.9)
         trainer = pl.Trainer(**{**quiet, "enable_checkpointing": True}, max_epochs=-1, limit_val_batches=0,
-                             callbacks=[MaxGeneratorSteps(g_steps), GANCheckpoint(dirpath=f"{out}/resume_ckpt")])
+                             callbacks=[MaxGeneratorSteps(g_steps), GANCheckpoint(dirpath=f"{out}/{ckpt_dir}")])
         trainer.fit(model, Gaussian1D(batch_size=32, num_train=256), ckpt_path=ckpt_path)
         return model, trainer
 
-    model, trainer = resumable_run(6)
+    model, trainer = resumable_run(6, ckpt_dir="one_go_ckpt")  # a directory of its own: runs never share one
     save(model, trainer, "one_go", {"g_steps": model.g_steps})
     resumable_run(3)
     model, trainer = resumable_run(6, ckpt_path=f"{out}/resume_ckpt/last.ckpt")

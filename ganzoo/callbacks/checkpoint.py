@@ -8,6 +8,9 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from ganzoo.checkpoint_io import remove_partial_files
+from ganzoo.loggers import claim_directory, claim_on_rank_zero
+
 
 class GANCheckpoint(ModelCheckpoint):
     """Lightning's ModelCheckpoint with ``save_last=True``, and ``last.ckpt`` brought up to date when training ends.
@@ -24,6 +27,22 @@ class GANCheckpoint(ModelCheckpoint):
     def __init__(self, *args, save_last: bool = True, **kwargs):
         super().__init__(*args, save_last=save_last, **kwargs)
 
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # After Lightning has resolved --ckpt_path, before the first save: the directory must be this run's own.
+        if self.dirpath and getattr(self, "_claimed", None) != self.dirpath:
+            claim_on_rank_zero(trainer, lambda: self._claim_dirpath(trainer))
+            self._claimed = self.dirpath
+
+    def _claim_dirpath(self, trainer: Trainer) -> None:
+        claim_directory(
+            self.dirpath,
+            resume_from=trainer.ckpt_path,
+            used_if=("*" + self.FILE_EXTENSION,),
+            fix=f"give this run its own checkpoint directory (trainer.default_root_dir, a logger, or GANCheckpoint's "
+            f"dirpath), or resume that run from {os.path.join(self.dirpath, 'last' + self.FILE_EXTENSION)}",
+        )
+        remove_partial_files(self.dirpath)  # of a save that a kill interrupted
+
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         super().on_train_end(trainer, pl_module)
         self._bring_last_up_to_date(trainer)
@@ -38,6 +57,39 @@ class GANCheckpoint(ModelCheckpoint):
                     f"ganzoo: SIGTERM after {getattr(pl_module, 'g_steps', '?')} generator steps; saved {path}; "
                     f"resume with --ckpt_path {path}"
                 )
+        elif self._saves_after(trainer, exception):
+            self._save_last_despite(trainer, pl_module, exception)
+
+    @staticmethod
+    def _saves_after(trainer: Trainer, exception: BaseException) -> bool:
+        """Whether ``exception`` leaves a state worth saving as ``last.ckpt``.
+
+        An error between two training batches (a callback failing at a validation, at an epoch's
+        end or when training ends, a Ctrl+C there) leaves whole weights; one inside a training
+        step may leave them half-updated, and a failed write (a full disk) would only fail again.
+        Under DDP an error may strike one process only, and saving is collective: not attempted.
+        """
+        progress = trainer.fit_loop.epoch_loop.batch_progress.current
+        return (
+            trainer.state.fn == "fit"
+            and not trainer.sanity_checking
+            and trainer.world_size == 1
+            and progress.ready == progress.completed
+            and not isinstance(exception, OSError)
+        )
+
+    def _save_last_despite(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
+        """Writes ``last.ckpt`` after ``exception``, which then propagates as it is, even if this save fails."""
+        try:
+            path = self._bring_last_up_to_date(trainer)
+        except Exception as err:  # the original error is the one to report
+            rank_zero_info(f"ganzoo: could not save last.ckpt after {type(exception).__name__}: {err}")
+            return
+        if path:
+            rank_zero_info(
+                f"ganzoo: {type(exception).__name__} between two batches, after {getattr(pl_module, 'g_steps', '?')} "
+                f"generator steps; saved {path} first; resume with --ckpt_path {path}"
+            )
 
     def _bring_last_up_to_date(self, trainer: Trainer):
         if self.save_last and self.dirpath and getattr(self, "_last_global_step_saved", None) != trainer.global_step:

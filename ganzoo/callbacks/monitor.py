@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_warn
@@ -53,7 +54,8 @@ class DistributionMonitor(Callback):
         if self._validations % self.every_n_validations:
             return
         path = self.plot(trainer, pl_module, f"distribution_g{pl_module.g_steps:06d}.png")
-        log_image(trainer, "val/distribution", path)
+        if path is not None:
+            log_image(trainer, "val/distribution", path)
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if not trainer.is_global_zero or not self._supported(trainer):
@@ -61,26 +63,38 @@ class DistributionMonitor(Callback):
         datamodule = trainer.datamodule
         self.final_metrics = pl_module.evaluate_distribution()
         self.final_figure = self.plot(trainer, pl_module, "distribution_final.png")
-        log_image(trainer, "final/distribution", self.final_figure)
+        if self.final_figure is not None:
+            log_image(trainer, "final/distribution", self.final_figure)
         report = {
             "datamodule": type(datamodule).__name__,
             "generator_steps": pl_module.g_steps,
             "num_samples": datamodule.num_eval_samples,
             "metrics": self.final_metrics,
             "target": datamodule.target_metrics(),
-            "figure": str(self.final_figure),
+            "figure": str(self.final_figure) if self.final_figure is not None else None,
         }
         (run_dir(trainer) / "final_metrics.json").write_text(json.dumps(report, indent=2))
         if self.verbose:
             print(format_report(report))
 
     @torch.no_grad()
-    def plot(self, trainer: Trainer, pl_module: LightningModule, name: str) -> Path:
-        """Draws the figure for the current G and D and writes it under ``<run dir>/figures``."""
+    def plot(self, trainer: Trainer, pl_module: LightningModule, name: str) -> Optional[Path]:
+        """Draws the figure for the current G and D and writes it under ``<run dir>/figures``.
+
+        Returns ``None``, with a warning, when G's samples are NaN or infinite: there is
+        nothing to draw, and a picture must not stop training or the final checkpoint.
+        """
         datamodule = trainer.datamodule
         datamodule.setup("fit")
         n = self.num_samples or datamodule.num_eval_samples
         generated = pl_module.generate(n, seed=pl_module.eval_seed).float().cpu().numpy()
+        bad = int(generated.size - np.isfinite(generated).sum())
+        if bad or not generated.size:
+            rank_zero_warn(
+                f"DistributionMonitor: {bad} of {generated.size} generated values are NaN or infinite after "
+                f"{pl_module.g_steps} generator steps; {name} not drawn (lower the learning rates or set gradient_clip_norm)"
+            )
+            return None
         title = f"{type(datamodule).__name__} after {pl_module.g_steps} generator steps"
         critic, label = _critic(pl_module, datamodule.data_shape)
         if tuple(datamodule.data_shape) == (1,):
@@ -116,5 +130,5 @@ def format_report(report: dict) -> str:
     ]
     for key, value in report["metrics"].items():
         lines.append(f"  {key:<14}{value:>12.4f}{report['target'].get(key, float('nan')):>12.4f}")
-    lines.append(f"  picture: {report['figure']}")
+    lines.append(f"  picture: {report['figure'] or 'none (G made NaN or infinite samples)'}")
     return "\n".join(lines)

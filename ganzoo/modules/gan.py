@@ -17,6 +17,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
+from ganzoo.checkpoint_io import install_atomic_checkpoint_io
 from ganzoo.errors import ConfigError, NonFiniteLossError, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
 from ganzoo.priors import get_prior
@@ -117,16 +118,22 @@ class GANModule(LightningModule):
             it); ``None`` leaves gradients alone. Lightning's ``gradient_clip_val`` does
             not apply to manual optimization; this does.
         on_nonfinite_loss: what a NaN or infinite G or D loss does: ``"raise"`` stops
-            training with one line naming the step and the loss, before the update (so
-            the checkpoints already written hold finite weights); ``"skip"`` drops that
-            update and counts it in ``skipped_steps``; ``"ignore"`` does not check (the
-            check costs one device-to-host sync per update).
+            training with one line naming the step and the loss, before the update;
+            ``"skip"`` drops that update and counts it in ``skipped_steps``; ``"ignore"``
+            does not check. Under ``raise`` and ``skip`` the updated network's parameters
+            are checked after each update too (a finite loss can still give NaN weights
+            through a huge learning rate): non-finite weights stop training with one line
+            before any checkpoint can hold them. The checks cost two device-to-host syncs
+            per update.
         ema_decay: keep an exponential moving average of G's weights with this decay
             (e.g. 0.999; Karras et al. 2018, Yazıcı et al. 2019) and sample and evaluate with it;
             ``None`` keeps none. The decay warms up as ``min(ema_decay, (1 + t) / (10 + t))``
             over the t-th averaged step. The average is saved in checkpoints as ``generator_ema``.
         ema_start: generator steps during which the average is a plain copy of G, so the
             first, poor weights do not linger in it.
+        max_consecutive_skips: under ``on_nonfinite_loss="skip"``, training stops with one
+            line once G's (or D's) loss has been NaN or infinite at this many updates in a
+            row, instead of skipping forever.
 
     Randomness: validation runs on a copy of the random state, so how often it runs does
     not change training; checkpoints hold every process's random states and the data
@@ -151,6 +158,7 @@ class GANModule(LightningModule):
         on_nonfinite_loss: str = "raise",
         ema_decay: Optional[float] = None,
         ema_start: int = 0,
+        max_consecutive_skips: int = 100,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -174,6 +182,11 @@ class GANModule(LightningModule):
         if on_nonfinite_loss not in NONFINITE_POLICIES:
             raise choose_from("on_nonfinite_loss", on_nonfinite_loss, NONFINITE_POLICIES)
         self.on_nonfinite_loss = on_nonfinite_loss
+        if isinstance(max_consecutive_skips, bool) or not isinstance(max_consecutive_skips, int) or max_consecutive_skips < 1:
+            raise ConfigError(
+                f"max_consecutive_skips must be an integer >= 1, got {max_consecutive_skips!r}; e.g. max_consecutive_skips=100"
+            )
+        self.max_consecutive_skips = max_consecutive_skips
         if ema_decay is not None and (isinstance(ema_decay, bool) or not isinstance(ema_decay, (int, float)) or not 0 < ema_decay < 1):
             raise ConfigError(f"ema_decay must be a number in (0, 1), got {ema_decay!r}; e.g. ema_decay=0.999, or leave it out")
         if isinstance(ema_start, bool) or not isinstance(ema_start, int) or ema_start < 0:
@@ -181,6 +194,8 @@ class GANModule(LightningModule):
         self.ema_decay, self.ema_start = ema_decay, ema_start
         #: updates dropped for a NaN or infinite loss (``on_nonfinite_loss="skip"``).
         self.skipped_steps = 0
+        #: updates of each player skipped in a row; a finite loss resets its count.
+        self.consecutive_skips = {"G": 0, "D": 0}
         self._optimizer_factories = (g_optimizer or _default_adam, d_optimizer or _default_adam)
         self._scheduler_factories = (g_scheduler, d_scheduler)
         self._check_optimizer_factories()
@@ -594,7 +609,30 @@ class GANModule(LightningModule):
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()
+        self._check_weights(optimizer, player)
         return True
+
+    @torch.no_grad()
+    def _check_weights(self, optimizer, player: str) -> None:
+        """Stops training when ``player``'s update made its parameters NaN or infinite (under ``raise`` and ``skip``).
+
+        It raises inside the training step, so no checkpoint (they are written between batches)
+        ever holds those weights. One device-to-host sync: the max-norm of every parameter in one
+        fused call, which, unlike the 2-norm, cannot overflow on finite weights. DDP keeps the
+        weights equal on every process, so every process decides alike.
+        """
+        if self.on_nonfinite_loss == "ignore":
+            return
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        if not params or bool(torch.stack(torch._foreach_norm(params, float("inf"))).isfinite().all()):
+            return
+        step = f"generator step {self.g_steps + 1}" if player == "G" else f"D update {self.d_steps + 1}"
+        rate = "g_optimizer" if player == "G" else "d_optimizer"
+        raise NonFiniteLossError(
+            f"{player}'s weights became NaN or infinite at {step} (after {self.g_steps} generator steps) although its "
+            f"loss was finite; training stopped before any checkpoint held them, so the checkpoints already written "
+            f"hold finite weights; lower {rate}'s learning rate or set gradient_clip_norm"
+        )
 
     def _finite(self, loss: Tensor, player: str) -> bool:
         """Whether ``loss`` may be backpropagated: a NaN or infinite one raises or is skipped (``on_nonfinite_loss``).
@@ -607,9 +645,18 @@ class GANModule(LightningModule):
         if self._trainer is not None:
             finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
         if finite:
+            self.consecutive_skips[player] = 0
             return True
         if self.on_nonfinite_loss == "skip":
             self.skipped_steps += 1
+            self.consecutive_skips[player] += 1
+            if self.consecutive_skips[player] >= self.max_consecutive_skips:
+                raise NonFiniteLossError(
+                    f"{player} loss was NaN or infinite at {self.consecutive_skips[player]} consecutive {player} updates, "
+                    f"all skipped (on_nonfinite_loss: skip; {self.g_steps} generator steps made, {self.skipped_steps} "
+                    "updates skipped in all); training stopped, the checkpoints already written hold finite weights; "
+                    f"lower the learning rates, set gradient_clip_norm, or raise max_consecutive_skips ({self.max_consecutive_skips})"
+                )
             return False
         where = f"generator step {self.g_steps + 1}" if player == "G" else f"D update {self.d_steps + 1}"
         raise NonFiniteLossError(
@@ -711,6 +758,7 @@ class GANModule(LightningModule):
 
     # ------------------------------------------------------------ bad input
     def setup(self, stage: str) -> None:
+        install_atomic_checkpoint_io(self.trainer.strategy)  # checkpoints written whole or not at all
         self._allow_one_network_backwards()
         if stage == "fit":
             self._decorrelate_processes()
@@ -827,6 +875,7 @@ class GANModule(LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps, "skipped_steps": self.skipped_steps}
+        checkpoint["ganzoo_counters"]["consecutive_skips"] = dict(self.consecutive_skips)
         checkpoint["ganzoo_random_states"] = self._random_states_of_every_process()
         checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
@@ -858,6 +907,7 @@ class GANModule(LightningModule):
         self.d_steps = counters.get("d_steps", 0)
         self.g_steps = counters.get("g_steps", 0)
         self.skipped_steps = counters.get("skipped_steps", 0)
+        self.consecutive_skips.update(counters.get("consecutive_skips", {}))
 
     def _random_states_of_every_process(self) -> list[dict]:
         """The random states of each process, by rank (Lightning calls checkpoint hooks on every process)."""
