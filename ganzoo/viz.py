@@ -65,7 +65,7 @@ def _span(x: np.ndarray, density: Callable[[np.ndarray], np.ndarray]) -> tuple[f
     live = probe[mass > mass.max() * 1e-3]
     if live.size:  # empty when the samples lie so far off that the density underflows on the whole probe
         lo, hi = min(lo, live.min()), max(hi, live.max())
-    pad = 0.05 * (hi - lo)
+    pad = 0.05 * (hi - lo) or 0.05 * max(abs(lo), 1.0)  # all samples alike (a collapsed G): still a span to bin
     return lo - pad, hi + pad
 
 
