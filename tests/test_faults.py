@@ -347,6 +347,25 @@ def test_distribution_monitor_skips_nonfinite_samples_and_draws_huge_ones(traine
     assert '"figure": null' in (tmp_path / "final_metrics.json").read_text()
 
 
+def test_a_figure_that_meets_a_full_disk_is_removed_and_named(monkeypatch, trainer_kwargs, tmp_path):
+    from matplotlib.figure import Figure
+
+    def savefig_half_then_full(self, path, **kwargs):
+        Path(path).write_bytes(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    pl.seed_everything(0)
+    model = VanillaGAN(data_shape=[1], latent_dim=4, g_hidden_dims=[8], d_hidden_dims=[8])
+    monitor = DistributionMonitor(num_samples=64, verbose=False)
+    trainer = pl.Trainer(**trainer_kwargs, max_epochs=-1, limit_val_batches=0, callbacks=[MaxGeneratorSteps(1)])
+    trainer.fit(model, Gaussian1D(batch_size=32, num_train=64))
+    monkeypatch.setattr(Figure, "savefig", savefig_half_then_full)
+    with pytest.raises(OSError) as info:
+        monitor.plot(trainer, model, "distribution_final.png")
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(tmp_path / "figures" / "distribution_final.png")
+    assert not list((tmp_path / "figures").glob("*.png"))
+
+
 # ------------------------------------------------------------------ non-finite losses and weights
 class NaNDLoss(VanillaGAN):
     """D's loss is NaN at the updates ``nan_at`` says (by D's attempted update count)."""

@@ -104,7 +104,11 @@ class DistributionMonitor(Callback):
             fig = plot_2d(real, generated, critic, datamodule.centres.numpy(), title)
         path = run_dir(trainer) / "figures" / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
+        try:
+            fig.savefig(path)
+        except OSError as err:  # a full disk: no half-written picture, and an error that names it
+            path.unlink(missing_ok=True)
+            raise OSError(err.errno, err.strerror, str(path)) from None
         return path
 
 
