@@ -87,7 +87,10 @@ def _resumes_in(directory: Path, ckpt_path) -> bool:
         return any(directory.glob("hpc_ckpt_*.ckpt"))
     if str(ckpt_path) in _RESUME_IN_PLACE:
         return True
-    return directory.resolve() in Path(ckpt_path).resolve().parents
+    directory, ckpt_path = directory.resolve(), Path(ckpt_path).resolve()
+    if ckpt_path.name.startswith("hpc_ckpt_"):  # written into default_root_dir, above the checkpoint directory
+        return ckpt_path.parent in (directory, *directory.parents)
+    return directory in ckpt_path.parents
 
 
 def _owner(marker: Path, earlier: Optional[Path]) -> str:

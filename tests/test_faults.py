@@ -246,14 +246,17 @@ def test_csv_logger_runs_in_one_save_dir_each_get_their_own_version(tiny_config,
         ([RUN_MARKER], "last", ""),  # Lightning's name for the directory's own last checkpoint
         ([RUN_MARKER], "../elsewhere/last.ckpt", "belongs to another run"),
         (["hpc_ckpt_1.ckpt"], None, ""),  # a requeued SLURM job: Lightning resumes from it by itself
+        (["checkpoints/" + RUN_MARKER], "hpc_ckpt_1.ckpt", ""),  # ... and continues in its checkpoint directory
+        (["checkpoints/" + RUN_MARKER], "other.ckpt", "belongs to another run"),
     ],
 )
 def test_claim_directory(files, resume_from, refused, tmp_path):
-    directory = tmp_path / "run"
-    directory.mkdir()
+    root = tmp_path / "run"
+    (root / "checkpoints").mkdir(parents=True)
     for name in files:
-        (directory / name).write_text("{}")
-    resume = directory / resume_from if resume_from and "/" in resume_from else resume_from
+        (root / name).write_text("{}")
+    directory = root / "checkpoints" if any(name.startswith("checkpoints/") for name in files) else root
+    resume = root / resume_from if resume_from and resume_from.endswith(".ckpt") else resume_from
     if refused:
         with pytest.raises(ConfigError, match=re.escape(refused)):
             claim_directory(directory, resume, used_if=("config.yaml",), fix="pick another")

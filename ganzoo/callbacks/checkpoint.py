@@ -28,7 +28,12 @@ class GANCheckpoint(ModelCheckpoint):
         super().__init__(*args, save_last=save_last, **kwargs)
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        # After Lightning has resolved --ckpt_path, before the first save: the directory must be this run's own.
+        """Claims the checkpoint directory for this run (:func:`ganzoo.loggers.claim_directory`).
+
+        Called after Lightning has resolved ``ckpt_path`` and before the first save: a directory
+        that another run is using or has used is refused with one line, unless this run resumes
+        from a checkpoint in it. The partial files of a killed save are removed.
+        """
         if self.dirpath and getattr(self, "_claimed", None) != self.dirpath:
             claim_on_rank_zero(trainer, lambda: self._claim_dirpath(trainer))
             self._claimed = self.dirpath
