@@ -439,3 +439,16 @@ def test_weights_made_nonfinite_by_a_finite_loss_stop_training_before_any_checkp
     for path in checkpoints:
         weights = torch.load(path, weights_only=True)["state_dict"]
         assert all(torch.isfinite(value).all() for value in weights.values()), path
+
+
+def test_the_weight_check_passes_huge_finite_weights_and_stops_at_one_nan():
+    model = VanillaGAN(data_shape=[1], latent_dim=4, g_hidden_dims=[8], d_hidden_dims=[8])
+    optimizer = torch.optim.SGD(model.generator.parameters(), lr=0.1)
+    with torch.no_grad():
+        for p in model.generator.parameters():
+            p.fill_(3e38)  # finite; their 2-norm would overflow to inf
+    model._check_weights(optimizer, "G")
+    with torch.no_grad():
+        next(model.generator.parameters()).view(-1)[0] = float("nan")
+    with pytest.raises(ConfigError, match="G's weights became NaN or infinite at generator step 1 "):
+        model._check_weights(optimizer, "G")

@@ -617,14 +617,15 @@ class GANModule(LightningModule):
         """Stops training when ``player``'s update made its parameters NaN or infinite (under ``raise`` and ``skip``).
 
         It raises inside the training step, so no checkpoint (they are written between batches)
-        ever holds those weights. One device-to-host sync: the max-norm of every parameter in one
-        fused call, which, unlike the 2-norm, cannot overflow on finite weights. DDP keeps the
-        weights equal on every process, so every process decides alike.
+        ever holds those weights. One device-to-host sync: the max-norm of all parameters (fused
+        per device), which, unlike the 2-norm, cannot overflow on finite weights and is NaN or
+        infinite exactly when one of them is. DDP keeps the weights equal on every process, so
+        every process decides alike.
         """
         if self.on_nonfinite_loss == "ignore":
             return
         params = [p for group in optimizer.param_groups for p in group["params"]]
-        if not params or bool(torch.stack(torch._foreach_norm(params, float("inf"))).isfinite().all()):
+        if not params or bool(torch.nn.utils.get_total_norm(params, float("inf")).isfinite()):
             return
         step = f"generator step {self.g_steps + 1}" if player == "G" else f"D update {self.d_steps + 1}"
         rate = "g_optimizer" if player == "G" else "d_optimizer"
