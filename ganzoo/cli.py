@@ -26,7 +26,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 from ganzoo.cli_errors import one_line_parse_error
 from ganzoo.errors import ConfigError
-from ganzoo.loggers import claim_directory, claim_on_rank_zero, run_dir
+from ganzoo.loggers import claim_directory, claim_on_rank_zero, release_directory, run_dir
 from ganzoo.modules.gan import GANModule
 
 
@@ -49,6 +49,11 @@ class RunConfigSaver(SaveConfigCallback):
             claim_on_rank_zero(trainer, lambda: self._claim_run_dir(trainer))
         super().setup(trainer, pl_module, stage)
 
+    def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
+        claimed = getattr(self, "_claimed", None)
+        if claimed is not None and trainer.global_step == 0:  # stopped before its first update: nothing to keep
+            release_directory(claimed, (self.config_filename,))
+
     def _claim_run_dir(self, trainer: Trainer) -> None:
         directory = run_dir(trainer)
         claim_directory(
@@ -58,6 +63,7 @@ class RunConfigSaver(SaveConfigCallback):
             fix=f"pass --trainer.default_root_dir <a new directory> (or use a logger, which gives each run its own "
             f"directory), or continue that run with --ckpt_path {directory / 'checkpoints' / 'last.ckpt'}",
         )
+        self._claimed = directory
 
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         path = run_dir(trainer) / self.config_filename

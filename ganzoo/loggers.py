@@ -81,6 +81,23 @@ def claim_directory(directory, resume_from=None, used_if: tuple[str, ...] = (), 
         file.write(record)
 
 
+def release_directory(directory, files: tuple[str, ...] = ()) -> None:
+    """Gives back a directory this process claimed, with the named files, for a run that stopped before its first update.
+
+    Such a run has nothing to resume, and a fixed configuration may then run in the same place.
+    """
+    marker = Path(directory) / RUN_MARKER
+    try:
+        owner = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(owner, dict) or owner.get("pid") != os.getpid() or owner.get("host") != socket.gethostname():
+        return
+    for name in files:
+        (Path(directory) / name).unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)
+
+
 def _resumes_in(directory: Path, ckpt_path) -> bool:
     """Whether a run with this ``ckpt_path`` continues the run of ``directory``."""
     if ckpt_path is None:  # Lightning resumes a requeued SLURM job from its hpc checkpoint by itself

@@ -227,6 +227,16 @@ def test_a_second_run_in_a_used_directory_is_refused_with_one_line_and_a_resume_
     assert g_steps_in(run / "checkpoints" / "last.ckpt") == 8 and "max_g_steps: 8" in (run / "config.yaml").read_text()
 
 
+def test_a_run_that_stops_before_its_first_update_leaves_the_directory_free(tiny_config, tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="callback failed in on_train_start"):
+        fit_in(tmp_path, tiny_config, run, "--trainer.callbacks+=test_faults.FailsIn", "--trainer.callbacks.hook=on_train_start")
+    assert not (run / RUN_MARKER).exists() and not (run / "config.yaml").exists()
+    assert not (run / "checkpoints" / RUN_MARKER).exists()
+    fit_in(tmp_path, tiny_config, run)  # the fixed configuration runs in the same place
+    assert g_steps_in(run / "checkpoints" / "last.ckpt") == 6
+
+
 def test_csv_logger_runs_in_one_save_dir_each_get_their_own_version(tiny_config, tmp_path):
     logger = ["--trainer.logger=lightning.pytorch.loggers.CSVLogger", f"--trainer.logger.save_dir={tmp_path / 'runs'}"]
     fit_in(tmp_path, tiny_config, tmp_path, *logger)

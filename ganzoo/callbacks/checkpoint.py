@@ -9,7 +9,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganzoo.checkpoint_io import remove_partial_files
-from ganzoo.loggers import claim_directory, claim_on_rank_zero
+from ganzoo.loggers import claim_directory, claim_on_rank_zero, release_directory
 
 
 class GANCheckpoint(ModelCheckpoint):
@@ -64,6 +64,8 @@ class GANCheckpoint(ModelCheckpoint):
                 )
         elif self._saves_after(trainer, exception):
             self._save_last_despite(trainer, pl_module, exception)
+        if getattr(self, "_claimed", None) and trainer.global_step == 0 and trainer.is_global_zero:
+            release_directory(self.dirpath)  # stopped before its first update: nothing to resume
 
     @staticmethod
     def _saves_after(trainer: Trainer, exception: BaseException) -> bool:
