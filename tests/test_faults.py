@@ -1,7 +1,6 @@
 """Faults lose nothing: kills and errors during a checkpoint write, a full disk, SIGTERM, runs sharing a
 directory, a callback failing at the end of training, and non-finite losses or weights."""
 import errno
-import io
 import multiprocessing
 import os
 import re
@@ -9,7 +8,6 @@ import signal
 import stat
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -208,39 +206,39 @@ def test_sigterm_saves_last_ckpt_and_exits_143(tiny_config, tmp_path):
 
 
 # ------------------------------------------------------------------ run directories
-def fit_in(tmp_path, tiny_config, directory, *extra):
+def fit_in(tiny_config, directory, *extra):
     main(["fit", "--config", str(tiny_config), f"--trainer.default_root_dir={directory}", *extra])
 
 
 def test_a_second_run_in_a_used_directory_is_refused_with_one_line_and_a_resume_continues(tiny_config, tmp_path, capsys):
     run = tmp_path / "run"
-    fit_in(tmp_path, tiny_config, run)
+    fit_in(tiny_config, run)
     config, last = (run / "config.yaml").read_text(), (run / "checkpoints" / "last.ckpt").read_bytes()
     with pytest.raises(SystemExit) as info:
-        fit_in(tmp_path, tiny_config, run, "--seed_everything=1")
+        fit_in(tiny_config, run, "--seed_everything=1")
     [line] = errors(capsys)
     assert info.value.code == 2 and line.startswith(f"ganzoo: error: '{run}' belongs to another run (pid {os.getpid()} on ")
     assert line.endswith(f"or continue that run with --ckpt_path {run / 'checkpoints' / 'last.ckpt'}")
     assert (run / "config.yaml").read_text() == config and (run / "checkpoints" / "last.ckpt").read_bytes() == last
 
-    fit_in(tmp_path, tiny_config, run, "--max_g_steps=8", f"--ckpt_path={run / 'checkpoints' / 'last.ckpt'}")
+    fit_in(tiny_config, run, "--max_g_steps=8", f"--ckpt_path={run / 'checkpoints' / 'last.ckpt'}")
     assert g_steps_in(run / "checkpoints" / "last.ckpt") == 8 and "max_g_steps: 8" in (run / "config.yaml").read_text()
 
 
 def test_a_run_that_stops_before_its_first_update_leaves_the_directory_free(tiny_config, tmp_path):
     run = tmp_path / "run"
     with pytest.raises(RuntimeError, match="callback failed in on_train_start"):
-        fit_in(tmp_path, tiny_config, run, "--trainer.callbacks+=test_faults.FailsIn", "--trainer.callbacks.hook=on_train_start")
+        fit_in(tiny_config, run, "--trainer.callbacks+=test_faults.FailsIn", "--trainer.callbacks.hook=on_train_start")
     assert not (run / RUN_MARKER).exists() and not (run / "config.yaml").exists()
     assert not (run / "checkpoints" / RUN_MARKER).exists()
-    fit_in(tmp_path, tiny_config, run)  # the fixed configuration runs in the same place
+    fit_in(tiny_config, run)  # the fixed configuration runs in the same place
     assert g_steps_in(run / "checkpoints" / "last.ckpt") == 6
 
 
 def test_csv_logger_runs_in_one_save_dir_each_get_their_own_version(tiny_config, tmp_path):
     logger = ["--trainer.logger=lightning.pytorch.loggers.CSVLogger", f"--trainer.logger.save_dir={tmp_path / 'runs'}"]
-    fit_in(tmp_path, tiny_config, tmp_path, *logger)
-    fit_in(tmp_path, tiny_config, tmp_path, *logger)
+    fit_in(tiny_config, tmp_path, *logger)
+    fit_in(tiny_config, tmp_path, *logger)
     versions = sorted((tmp_path / "runs" / "lightning_logs").glob("version_*"))
     assert [v.name for v in versions] == ["version_0", "version_1"]
     assert all((v / "config.yaml").exists() and (v / "checkpoints" / "last.ckpt").exists() for v in versions)
