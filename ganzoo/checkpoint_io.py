@@ -36,7 +36,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Optional[Any] = None) -> None:
-        if storage_options is not None or get_protocol(str(path)) != "file":
+        if storage_options is not None or get_protocol(str(path)) != "file" or "://" in str(path):
             return super().save_checkpoint(checkpoint, path, storage_options=storage_options)
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
