@@ -89,10 +89,8 @@ def read_checkpoint(path, label: Optional[str] = None) -> dict:
             or carries pickled objects.
     """
     label = label or f"checkpoint '{path}'"
-    if not Path(path).is_file():
-        raise ConfigError(f"{label} not found; pass the path of a .ckpt file (e.g. <run dir>/checkpoints/last.ckpt)")
-    if Path(path).stat().st_size == 0:
-        raise ConfigError(f"{label} is empty (0 bytes): the write was cut off; use another checkpoint, e.g. the run's previous one")
+    if not hasattr(path, "read"):  # a file object is read where it stands, then rewound for Lightning's loader
+        _check_local_file(path, label)
     try:
         checkpoint = _torch_load(path)
     except Exception as err:
@@ -116,9 +114,24 @@ def read_checkpoint(path, label: Optional[str] = None) -> dict:
     return checkpoint
 
 
+def _check_local_file(path, label: str) -> None:
+    if "://" in str(path):
+        raise ConfigError(f"{label} is not a local file; download it first (ganzoo checks a checkpoint before loading it)")
+    if not Path(path).is_file():
+        raise ConfigError(f"{label} not found; pass the path of a .ckpt file (e.g. <run dir>/checkpoints/last.ckpt)")
+    if Path(path).stat().st_size == 0:
+        raise ConfigError(f"{label} is empty (0 bytes): the write was cut off; use another checkpoint, e.g. the run's previous one")
+
+
 def _torch_load(path) -> Any:
     with warnings.catch_warnings():  # a pickle's protocol is no news: the file is refused anyway
         warnings.filterwarnings("ignore", message=".*pickle protocol")
+        if hasattr(path, "read"):
+            start = path.tell()
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True)
+            finally:
+                path.seek(start)
         try:
             return torch.load(path, map_location="cpu", mmap=True, weights_only=True)
         except RuntimeError as err:
@@ -187,7 +200,7 @@ class ClassPolicy:
         module = sys.modules.get(module_name)
         if module is None:
             raise self.refuse(key, path, f"lives in '{module_name}', a module not imported (loading a checkpoint imports none)")
-        target = vars(module).get(name)  # vars(), not getattr: a module's __getattr__ may import
+        target = getattr(module, "__dict__", {}).get(name)  # not getattr(): a module's __getattr__ may import
         if target is None:
             raise self.refuse(key, path, f"is not defined in its module '{module_name}'")
         origin = getattr(target, "__module__", None)
@@ -242,34 +255,32 @@ def check_module_classes(checkpoint: dict, policy: ClassPolicy, base: type) -> t
         base: the class the module must subclass (GANModule, or the class loading it).
 
     Returns:
-        The class of ``_class_path`` (else ``ganzoo_class``), or ``base`` when it records neither.
+        The class of ``hyper_parameters._class_path`` (else ``ganzoo_class``), or ``base`` when it records neither.
     """
-    hparams = checkpoint.get("hyper_parameters") or {}
-    if not isinstance(hparams, Mapping):
-        raise policy.refuse("hyper_parameters", type(hparams).__name__, "is not a mapping of arguments")
-    recorded = base
-    if checkpoint.get("ganzoo_class") is not None:
-        recorded = policy.resolve("ganzoo_class", checkpoint["ganzoo_class"], (base,))
-    if hparams.get("_class_path") is not None:
-        recorded = policy.resolve("hyper_parameters._class_path", hparams["_class_path"], (base,))
-    _check_instantiator(hparams, "hyper_parameters", policy)
-    _Walker(policy).arguments(recorded, hparams, "hyper_parameters")
-    return recorded
+    return _check_part(checkpoint, "hyper_parameters", "ganzoo_class", base, policy) or base
 
 
 def check_datamodule_classes(checkpoint: dict, policy: ClassPolicy, datamodule_class: Optional[type] = None) -> Optional[type]:
-    """Checks the datamodule's part of a checkpoint; returns its recorded class (``datamodule_class`` if given)."""
-    hparams = checkpoint.get("datamodule_hyper_parameters") or {}
+    """Checks the datamodule's part of a checkpoint; returns its recorded class, or ``datamodule_class`` if given
+    (the user's ``--data``: the recorded class is then neither imported nor called, and not checked)."""
+    keys = ("datamodule_hyper_parameters", "ganzoo_datamodule")
+    return _check_part(checkpoint, *keys, LightningDataModule, policy, datamodule_class)
+
+
+def _check_part(checkpoint: dict, hparams_key: str, class_key: str, base: type, policy: ClassPolicy,
+                given: Optional[type] = None) -> Optional[type]:
+    hparams = checkpoint.get(hparams_key) or {}
     if not isinstance(hparams, Mapping):
-        raise policy.refuse("datamodule_hyper_parameters", type(hparams).__name__, "is not a mapping of arguments")
-    recorded = datamodule_class  # the user's --data: the recorded class is then neither imported nor called
-    if recorded is None and checkpoint.get("ganzoo_datamodule") is not None:
-        recorded = policy.resolve("ganzoo_datamodule", checkpoint["ganzoo_datamodule"], (LightningDataModule,))
-    if datamodule_class is None and hparams.get("_class_path") is not None:
-        named = policy.resolve("datamodule_hyper_parameters._class_path", hparams["_class_path"], (LightningDataModule,))
-        recorded = recorded or named
-    _check_instantiator(hparams, "datamodule_hyper_parameters", policy)
-    _Walker(policy).arguments(recorded, hparams, "datamodule_hyper_parameters")
+        raise policy.refuse(hparams_key, type(hparams).__name__, "is not a mapping of arguments")
+    recorded = given
+    if given is None:
+        named = [(class_key, checkpoint.get(class_key))]
+        named += [(f"{hparams_key}.{key}", hparams.get(key)) for key in ("class_path", "_class_path")]
+        for key, path in named:  # the last one named is the one Lightning builds
+            if path is not None:
+                recorded = policy.resolve(key, path, (base,))
+    _check_instantiator(hparams, hparams_key, policy)
+    _Walker(policy).spec(recorded, hparams, hparams_key)
     return recorded
 
 
@@ -285,6 +296,13 @@ class _Walker:
     def __init__(self, policy: ClassPolicy):
         self.policy = policy
 
+    def spec(self, owner: Optional[type], spec: Mapping, where: str) -> None:
+        """The arguments of a class spec: beside its ``_class_path`` (Lightning's form), or in ``init_args``."""
+        self.arguments(owner, spec, where)
+        for args_key in ("init_args", "dict_kwargs"):
+            if isinstance(spec.get(args_key), Mapping):
+                self.arguments(owner, spec[args_key], f"{where}.{args_key}")
+
     def arguments(self, owner: Optional[type], args: Mapping, where: str) -> None:
         hints = _init_hints(owner)
         for name, value in args.items():
@@ -298,11 +316,7 @@ class _Walker:
                 for k, v in value.items():
                     self.value(v, _NO_HINT, f"{where}.{k}", str(k))
                 return
-            owner = self.policy.resolve(f"{where}.{key}", value[key], expected_base(hint, name))
-            self.arguments(owner, value, where)  # the flattened form: arguments beside _class_path
-            for args_key in ("init_args", "dict_kwargs"):
-                if isinstance(value.get(args_key), Mapping):
-                    self.arguments(owner, value[args_key], f"{where}.{args_key}")
+            self.spec(self.policy.resolve(f"{where}.{key}", value[key], expected_base(hint, name)), value, where)
         elif isinstance(value, (list, tuple)):
             element = _element_hint(hint)
             for i, item in enumerate(value):

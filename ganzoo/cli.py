@@ -123,7 +123,7 @@ class GANZooCLI(LightningCLI):
         checkpoint = check_checkpoint_file(self.config[subcommand].get("ckpt_path")) if subcommand else None
         if checkpoint is not None:
             path = self.config[subcommand].get("ckpt_path")
-            trusted = trusted_modules_of_config(self.config[subcommand])
+            trusted = trusted_modules_of_config([self.config[subcommand].get(key) for key in ("model", "data")])
             hint = "name its module in your config (e.g. --model yourmodule.YourGAN)"
             check_module_classes(checkpoint, ClassPolicy(f"--ckpt_path '{path}'", trusted, hint=hint), GANModule)
         super()._parse_ckpt_path()

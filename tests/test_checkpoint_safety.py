@@ -85,6 +85,10 @@ def _craft(checkpoint: dict, attack: str, evil: str, folder: Path, marker: Path)
         hparams["_instantiator"] = f"{evil}.instantiate"
     elif attack == "optimizer_import_path":  # jsonargparse imports a dotted string given to a Callable
         hparams["g_optimizer"] = f"{evil}.make_optimizer"
+    elif attack == "top_level_class_path":  # LightningCLI would parse it as the model's class_path
+        hparams["class_path"] = f"{evil}.EvilGAN"
+    elif attack == "wrong_base":  # trusted origin, but not what the argument takes
+        hparams["generator"] = {"class_path": "torch.optim.Adam", "init_args": {}}
     elif attack == "nested_scheduler_popen":
         hparams["g_scheduler"]["init_args"]["total_iters"] = {"class_path": "subprocess.Popen", "init_args": {
             "args": ["/bin/sh", "-c", f"echo ran > {marker}"]}}
@@ -100,6 +104,8 @@ ATTACKS = {
     "bad_instantiator": ("hyper_parameters._instantiator", "{evil}.instantiate"),
     "optimizer_import_path": ("hyper_parameters.g_optimizer", "{evil}.make_optimizer"),
     "nested_scheduler_popen": ("hyper_parameters.g_scheduler.init_args.total_iters.class_path", "subprocess.Popen"),
+    "top_level_class_path": ("hyper_parameters.class_path", "{evil}.EvilGAN"),
+    "wrong_base": ("hyper_parameters.generator.class_path", "torch.optim.Adam"),
 }
 #: the datamodule is only loaded by evaluate: the other paths never touch it
 DATAMODULE_ONLY = {"popen_datamodule"}
@@ -225,3 +231,34 @@ def test_every_zoo_variant_reloads_from_its_checkpoint(name, tmp_path, trainer_k
     loaded = GANModule.load_from_checkpoint(tmp_path / "zoo.ckpt", trusted_modules=[], **injected)
     assert type(loaded) is type(model)
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+
+
+def test_file_objects_are_checked_too_and_urls_are_not_fetched(genuine, tmp_path):
+    import io
+
+    buffer = io.BytesIO(genuine.read_bytes())
+    assert GANModule.load_from_checkpoint(buffer).g_steps == 2  # read for the checks, rewound for Lightning
+    checkpoint = torch.load(genuine, weights_only=True)
+    checkpoint["ganzoo_class"] = "subprocess.Popen"
+    crafted = io.BytesIO()
+    torch.save(checkpoint, crafted)
+    crafted.seek(0)
+    with pytest.raises(ConfigError, match="names ganzoo_class = 'subprocess.Popen', which comes from 'subprocess'"):
+        GANModule.load_from_checkpoint(crafted)
+    with pytest.raises(ConfigError, match="is not a local file; download it first"):
+        GANModule.load_from_checkpoint("https://example.com/gan.ckpt")
+
+
+def test_a_class_of_the_wrong_kind_is_named_with_the_kind_expected(genuine, tmp_path):
+    checkpoint = torch.load(genuine, weights_only=True)
+    checkpoint["hyper_parameters"]["d_optimizer"] = {"class_path": "torch.nn.Linear", "init_args": {}}
+    checkpoint["ganzoo_datamodule"] = "ganzoo.VanillaGAN"
+    torch.save(checkpoint, tmp_path / "kinds.ckpt")
+    with pytest.raises(ConfigError, match=r"hyper_parameters.d_optimizer.class_path = 'torch.nn.Linear', which is not "
+                                          r"a subclass of torch.optim.Optimizer; if you trust"):
+        GANModule.load_from_checkpoint(tmp_path / "kinds.ckpt")
+    from ganzoo.evaluate import load_datamodule
+
+    with pytest.raises(ConfigError, match="names ganzoo_datamodule = 'ganzoo.VanillaGAN', which is not a subclass of "
+                                          "lightning.pytorch.core.datamodule.LightningDataModule"):
+        load_datamodule(str(tmp_path / "kinds.ckpt"))
