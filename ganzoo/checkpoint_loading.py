@@ -24,11 +24,12 @@ goes through this module, which applies one policy:
      ``ReduceLROnPlateau`` for ``*_scheduler``; by the key's name where there is no hint);
    - come from a trusted origin (the module that defines it): ganzoo, ``torch.nn``,
      ``torch.optim``, or a module the user vouched for: ``--import MODULE`` on the command
-     line, the modules the ``--config``/``--model`` of ``fit --ckpt_path`` names, or
+     line, the modules the ``--model``/``--data`` of ``fit --ckpt_path`` name, or
      ``trusted_modules`` in Python. From Python, ``trusted_modules=None`` (the default) also
      trusts the user's own code: ``__main__`` and any imported module whose file lies
      outside the Python installation (not in the standard library or a site-packages
-     folder; an editable install counts as your own code).
+     folder; an editable install counts as your own code). A *function* (an optimizer
+     factory, say) must come from such a module of the user's, never from ganzoo or torch.
 3. ``_instantiator`` must be Lightning's own (``lightning.pytorch.cli.instantiate_module``).
 
 Anything else (``subprocess.Popen``, ``os.system``, builtins, torch-fidelity's InceptionV3
@@ -38,8 +39,8 @@ loader); swapping it between the two reads is outside this policy.
 """
 from __future__ import annotations
 
-import importlib
 import enum
+import importlib
 import inspect
 import pickle
 import re
@@ -186,11 +187,9 @@ class ClassPolicy:
             return cls(f"checkpoint '{path}'", user_code=True, hint="import it or pass trusted_modules=['yourmodule']")
         return cls(f"checkpoint '{path}'", tuple(trusted_modules), hint="pass trusted_modules=['yourmodule']")
 
-    def refuse(self, key: str, value: Any, reason: str) -> ConfigError:
-        return ConfigError(
-            f"{self.checkpoint} names {key} = {value!r}, which {reason}; "
-            f"if you trust the file and the class is yours, {self.hint}"
-        )
+    def refuse(self, key: str, value: Any, reason: str, fix: Optional[str] = None) -> ConfigError:
+        fix = fix or f"if you trust the file and the class is yours, {self.hint}"
+        return ConfigError(f"{self.checkpoint} names {key} = {value!r}, which {reason}; {fix}")
 
     def resolve(self, key: str, path: Any, base: tuple[type, ...], functions: bool = False) -> Any:
         """The already imported class (or, with ``functions``, function) ``path`` names, or a one-line refusal."""
@@ -210,15 +209,30 @@ class ClassPolicy:
             )
         if isinstance(target, type):
             if not issubclass(target, base):
-                raise self.refuse(key, path, f"is not a subclass of {' or '.join(_name(b) for b in base)}")
+                kind = " or ".join(_name(b) for b in base)
+                raise self.refuse(key, path, f"is not a subclass of {kind}", _wrong_kind_fix(base))
         elif not (functions and inspect.isfunction(target)):
             raise self.refuse(key, path, "is not a class")
+        elif not self.trusts(origin, own_only=True):  # ganzoo's and torch's functions are not factories to call
+            raise self.refuse(key, path, f"is a function of '{origin}'; a function must come from a module you named")
         return target
 
-    def trusts(self, module_name: str) -> bool:
-        if any(module_name == m or module_name.startswith(m + ".") for m in (*TRUSTED_ORIGINS, *self.trusted_modules)):
+    def trusts(self, module_name: str, own_only: bool = False) -> bool:
+        """Whether classes defined in ``module_name`` may be built (``own_only``: only modules the user named)."""
+        def within(prefixes) -> bool:
+            return any(module_name == m or module_name.startswith(m + ".") for m in prefixes)
+
+        if within(self.trusted_modules) or (not own_only and within(TRUSTED_ORIGINS)):
             return True
-        return self.user_code and _is_user_code(module_name)
+        return self.user_code and not within(TRUSTED_ORIGINS) and _is_user_code(module_name)
+
+
+def _wrong_kind_fix(base: tuple[type, ...]) -> str:
+    from lightning.pytorch import LightningModule
+
+    if any(issubclass(b, LightningModule) for b in base):  # say, DCGAN.load_from_checkpoint of a VanillaGAN's file
+        return "it is a checkpoint of another kind of model: load it with GANModule.load_from_checkpoint or its own class"
+    return "the file was not written for this (or was tampered with); use a checkpoint written by ganzoo fit"
 
 
 def _name(cls: type) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganzoo import ConfigError, GANModule
+from ganzoo import DCGAN, ConfigError, GANModule
 from ganzoo.cli import main
 from ganzoo.registry import create_gan, list_gans
 
@@ -255,10 +255,18 @@ def test_a_class_of_the_wrong_kind_is_named_with_the_kind_expected(genuine, tmp_
     checkpoint["ganzoo_datamodule"] = "ganzoo.VanillaGAN"
     torch.save(checkpoint, tmp_path / "kinds.ckpt")
     with pytest.raises(ConfigError, match=r"hyper_parameters.d_optimizer.class_path = 'torch.nn.Linear', which is not "
-                                          r"a subclass of torch.optim.Optimizer; if you trust"):
+                                          r"a subclass of torch.optim.Optimizer; the file was not written for this"):
         GANModule.load_from_checkpoint(tmp_path / "kinds.ckpt")
+    with pytest.raises(ConfigError, match=r"names ganzoo_class = 'ganzoo.modules.vanilla.VanillaGAN', which is not a "
+                                          r"subclass of ganzoo.modules.dcgan.DCGAN; it is a checkpoint of another kind"):
+        DCGAN.load_from_checkpoint(genuine)
     from ganzoo.evaluate import load_datamodule
 
     with pytest.raises(ConfigError, match="names ganzoo_datamodule = 'ganzoo.VanillaGAN', which is not a subclass of "
                                           "lightning.pytorch.core.datamodule.LightningDataModule"):
         load_datamodule(str(tmp_path / "kinds.ckpt"))
+    checkpoint = torch.load(genuine, weights_only=True)
+    checkpoint["hyper_parameters"]["g_optimizer"] = "ganzoo.cli.main"  # a ganzoo function, called with G's parameters
+    torch.save(checkpoint, tmp_path / "function.ckpt")
+    with pytest.raises(ConfigError, match="is a function of 'ganzoo.cli'; a function must come from a module you named"):
+        GANModule.load_from_checkpoint(tmp_path / "function.ckpt")
