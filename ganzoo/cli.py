@@ -8,14 +8,12 @@
 from __future__ import annotations
 
 import errno
-import pickle
+import os
 import signal
 import sys
 from argparse import ArgumentError
-from pathlib import Path
 from typing import Optional
 
-import torch
 import yaml
 from jsonargparse.typing import PositiveInt
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
@@ -24,6 +22,12 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganzoo.callbacks.steps import MaxGeneratorSteps
+from ganzoo.checkpoint_loading import (  # check_checkpoint_file: re-exported, it lived here
+    ClassPolicy,
+    check_checkpoint_file,
+    check_module_classes,
+    trusted_modules_of_config,
+)
 from ganzoo.cli_errors import one_line_parse_error
 from ganzoo.errors import ConfigError
 from ganzoo.loggers import claim_directory, claim_on_rank_zero, release_directory, run_dir
@@ -137,10 +141,16 @@ class GANZooCLI(LightningCLI):
             raise ConfigError(one_line_parse_error(str(err), known, _config_files(argv))) from err
 
     def _parse_ckpt_path(self) -> None:
-        # LightningCLI reads --ckpt_path's hyperparameters here, before any hook: check the file first.
+        # LightningCLI parses --ckpt_path's hyperparameters into the config here (importing the classes
+        # they name), before any hook: check the file and every class it names first. The modules
+        # the user's own config names (--model mygans.R1DCGAN, say) are the ones vouched for.
         subcommand = self.config.get("subcommand")
-        if subcommand:
-            check_checkpoint_file(self.config[subcommand].get("ckpt_path"))
+        checkpoint = check_checkpoint_file(self.config[subcommand].get("ckpt_path")) if subcommand else None
+        if checkpoint is not None:
+            path = self.config[subcommand].get("ckpt_path")
+            trusted = trusted_modules_of_config([self.config[subcommand].get(key) for key in ("model", "data")])
+            hint = "name its module in your config (e.g. --model yourmodule.YourGAN)"
+            check_module_classes(checkpoint, ClassPolicy(f"--ckpt_path '{path}'", trusted, hint=hint), GANModule)
         super()._parse_ckpt_path()
 
     def _subcommand_config(self):
@@ -182,31 +192,6 @@ def _config_files(argv: list[str]) -> list[str]:
     return paths
 
 
-def check_checkpoint_file(path: Optional[str]) -> None:
-    """Fails with one line, before anything is built, when ``--ckpt_path`` is missing, truncated or not a checkpoint.
-
-    The file is opened with ``weights_only=True`` and memory-mapped (the tensors are not read);
-    a file that is intact but holds objects the safe loader declines is left to Lightning.
-    ``last``, ``best`` and ``hpc`` are Lightning's own names and are passed through.
-    """
-    if path is None or str(path) in ("last", "best", "hpc", "registry") or str(path).startswith("registry:"):
-        return
-    if not Path(path).is_file():
-        raise ConfigError(f"--ckpt_path '{path}' not found; pass the path of a .ckpt file (e.g. <run dir>/checkpoints/last.ckpt)")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
-    except pickle.UnpicklingError:
-        return  # a checkpoint, with objects beyond the safe loader's list: Lightning's loader decides
-    except Exception as err:
-        reason = f"{type(err).__name__}: {err}".splitlines()[0]
-        raise ConfigError(
-            f"--ckpt_path '{path}' is not a readable checkpoint ({reason}); the file is truncated or corrupt: "
-            "resume from another one, e.g. the run's previous checkpoint"
-        ) from None
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise ConfigError(f"--ckpt_path '{path}' holds no Lightning checkpoint (no state_dict); pass a .ckpt written by ganzoo fit")
-
-
 def _config_error(err: BaseException) -> Optional[ConfigError]:
     """The ConfigError behind ``err``: jsonargparse wraps errors raised while it instantiates classes."""
     return _cause(err, lambda cause: isinstance(cause, ConfigError))
@@ -245,6 +230,10 @@ COMMANDS = {
 def main(args: Optional[list[str]] = None) -> None:
     """Entry point of ``ganzoo`` and ``python -m ganzoo``; bad configuration exits 2 with one line."""
     argv = sys.argv[1:] if args is None else list(args)
+    # `python -m ganzoo` puts the working directory first on sys.path, the `ganzoo` console script
+    # its own bin folder: both must find ./mygans.py for `--model mygans.R1DCGAN` or `--import mygans`.
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         if argv and argv[0] in COMMANDS:
             import importlib

@@ -15,35 +15,45 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
-import torch
+from lightning.pytorch import LightningDataModule
 
+from ganzoo.checkpoint_loading import ClassPolicy, check_datamodule_classes, import_modules, read_checkpoint
 from ganzoo.errors import ConfigError
-from ganzoo.generate import load_generator
+from ganzoo.generate import add_import_argument, load_generator
 from ganzoo.metrics.evaluator import METRICS, ImageEvaluator, module_sampler
 
 
-def load_datamodule(checkpoint: str, data: Optional[str] = None, data_dir: Optional[str] = None):
-    """The datamodule a checkpoint was trained on, or ``data`` (a class path), with ``data_dir`` if given."""
-    stored = torch.load(checkpoint, map_location="cpu", mmap=True, weights_only=True)
-    hparams = dict(stored.get("datamodule_hyper_parameters") or {})
-    class_path = data or stored.get("ganzoo_datamodule")
-    if not class_path:
+def load_datamodule(checkpoint: str, data: Optional[str] = None, data_dir: Optional[str] = None, imports: Sequence[str] = ()):
+    """The datamodule a checkpoint was trained on, or ``data`` (a class path), with ``data_dir`` if given.
+
+    The recorded class must pass :mod:`ganzoo.checkpoint_loading`'s checks (``imports`` are the
+    modules the user vouched for); ``data``, named by the user, is imported. It is built with every
+    argument it was recorded with (all of them when its constructor takes ``**kwargs``).
+    """
+    trusted = import_modules(imports)
+    stored = read_checkpoint(checkpoint)
+    named = _import_class(data) if data else None
+    policy = ClassPolicy(f"checkpoint '{checkpoint}'", (*trusted, *([named.__module__] if named else [])))
+    cls = check_datamodule_classes(stored, policy, named)
+    if cls is None:
         raise ConfigError(
             f"checkpoint '{checkpoint}' does not record its datamodule; pass --data, e.g. --data ganzoo.MNISTDataModule"
         )
-    cls = _import_class(class_path)
-    accepted = inspect.signature(cls.__init__).parameters
-    kwargs = {k: v for k, v in hparams.items() if k in accepted}
+    parameters = inspect.signature(cls.__init__).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    hparams = {k: v for k, v in (stored.get("datamodule_hyper_parameters") or {}).items() if not k.startswith("_")}
+    kwargs = hparams if takes_any else {k: v for k, v in hparams.items() if k in parameters}
     if data_dir is not None:
-        if "data_dir" not in accepted:
+        if not takes_any and "data_dir" not in parameters:
             raise ConfigError(f"--data_dir given, but {cls.__name__} takes no data_dir; drop --data_dir")
         kwargs["data_dir"] = data_dir
     return cls(**kwargs)
 
 
 def _import_class(class_path: str) -> type:
+    """The datamodule class of ``--data`` (named by the user, so it may be imported)."""
     import importlib
 
     if "." not in class_path:
@@ -53,6 +63,8 @@ def _import_class(class_path: str) -> type:
         target = getattr(importlib.import_module(module_path), name)
     except (ImportError, AttributeError) as err:
         raise ConfigError(f"cannot import datamodule class '{class_path}' ({err}); e.g. --data ganzoo.MNISTDataModule") from err
+    if not (isinstance(target, type) and issubclass(target, LightningDataModule)):
+        raise ConfigError(f"--data {class_path} is not a LightningDataModule; e.g. --data ganzoo.MNISTDataModule")
     return target
 
 
@@ -84,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... or auto (CUDA when available)")
     p.add_argument("--no_ema", action="store_true", help="evaluate G itself, not its moving average (when it keeps one)")
     p.add_argument("--output", default=None, help="JSON file; default <checkpoint stem>_metrics.json beside it")
+    add_import_argument(p)
     return p
 
 
@@ -96,9 +109,9 @@ def main(argv: Optional[list[str]] = None) -> dict:
         is_splits=args.is_splits, seed=args.seed, batch_size=args.batch_size, cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
     )
-    module = load_generator(args.checkpoint, args.device)
+    datamodule = load_datamodule(args.checkpoint, args.data, args.data_dir, args.imports)
+    module = load_generator(args.checkpoint, args.device, args.imports)
     module.sample_from_ema = not args.no_ema
-    datamodule = load_datamodule(args.checkpoint, args.data, args.data_dir)
     evaluator.prepare(datamodule)  # every bad setting fails here, before any image is generated
     start = time.perf_counter()
     results = evaluator.evaluate(module_sampler(module), datamodule, module.device)

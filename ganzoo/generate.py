@@ -12,26 +12,32 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
+from ganzoo.checkpoint_loading import ClassPolicy, check_module_classes, import_modules, read_checkpoint
 from ganzoo.errors import ConfigError
 from ganzoo.modules.gan import GANModule
 from ganzoo.viz import image_grid, save_png, to_uint8
 
 
-def load_generator(checkpoint: str, device: str = "auto") -> GANModule:
-    """The GAN recorded in a checkpoint, on ``device`` (``auto``: CUDA when available), in eval mode."""
+def load_generator(checkpoint: str, device: str = "auto", imports: Sequence[str] = ()) -> GANModule:
+    """The GAN recorded in a checkpoint, on ``device`` (``auto``: CUDA when available), in eval mode.
+
+    ``imports`` (``--import``) are imported first; the checkpoint may name classes from them,
+    from ganzoo and from ``torch.nn``/``torch.optim``, nothing else (:mod:`ganzoo.checkpoint_loading`).
+    """
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"--device {device} but this machine has no CUDA device; use --device cpu (or auto)")
-    if not Path(checkpoint).is_file():
-        raise ConfigError(f"checkpoint '{checkpoint}' not found; pass the path of a .ckpt file (e.g. <run dir>/checkpoints/last.ckpt)")
+    trusted = import_modules(imports)
+    policy = ClassPolicy(f"checkpoint '{checkpoint}'", trusted)
+    check_module_classes(read_checkpoint(checkpoint), policy, GANModule)  # before Lightning builds anything
     try:
-        module = GANModule.load_from_checkpoint(checkpoint, map_location=device)
+        module = GANModule.load_from_checkpoint(checkpoint, map_location=device, trusted_modules=trusted)
     except ConfigError:
         raise
     except Exception as err:
@@ -131,7 +137,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch_size", type=int, default=1024, help="samples per forward pass of G; default 1024")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... or auto (CUDA when available)")
     p.add_argument("--no_ema", action="store_true", help="sample G itself, not its moving average (when it keeps one)")
+    add_import_argument(p)
     return p
+
+
+def add_import_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--import", dest="imports", action="append", default=[], metavar="MODULE",
+        help="import MODULE first (repeatable): the checkpoint may name its classes; nothing else is imported",
+    )  # fmt: skip
 
 
 def main(argv: Optional[list[str]] = None) -> list[Path]:
@@ -140,7 +154,7 @@ def main(argv: Optional[list[str]] = None) -> list[Path]:
         value = getattr(args, name)
         if value < 1:
             raise ConfigError(f"--{name} must be >= 1, got {value}")
-    module = load_generator(args.checkpoint, args.device)
+    module = load_generator(args.checkpoint, args.device, args.imports)
     module.sample_from_ema = not args.no_ema
     classes = parse_labels(module, args.labels)
     labels = None

@@ -131,6 +131,7 @@ def _shell_commands():
 PLACEHOLDERS = {
     "<recipe>": "vanilla_gaussian1d", "<seed>": "0", "<run id>": "RUN_ID", "/path/to/data": "../shared/data",
     "mypackage.R1GAN --model.init_args.r1_gamma 0.1": "ganzoo.VanillaGAN", "mypackage.Exponential1D": "ganzoo.Gaussian1D",
+    "mygans.R1DCGAN --model.init_args.r1_gamma 0.1": "ganzoo.DCGAN", "mygans.R1DCGAN": "ganzoo.DCGAN",
 }  # fmt: skip
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import copy
 import inspect
 import random
-import sys
 import warnings
 from contextlib import contextmanager
 from typing import Any, Iterator, NamedTuple, Optional, Sequence, Union
@@ -848,31 +847,38 @@ class GANModule(LightningModule):
 
     # ------------------------------------------------------------ checkpoints
     @classmethod
-    def load_from_checkpoint(cls, checkpoint_path, map_location=None, hparams_file=None, strict=None, **kwargs):
+    def load_from_checkpoint(
+        cls, checkpoint_path, map_location=None, hparams_file=None, strict=None, trusted_modules=None, **kwargs
+    ):
         """Loads a module; called on a base class, it builds the variant the checkpoint records.
 
         Every checkpoint records its module's class, so ``GANModule.load_from_checkpoint(path)``
-        returns, say, a VanillaGAN. Only a class that is already imported and subclasses
-        ``cls`` is used; nothing is imported from the checkpoint. Otherwise this is
-        Lightning's ``load_from_checkpoint``.
-        """
-        lightning_loader = super(GANModule, cls._recorded_subclass(checkpoint_path)).load_from_checkpoint
-        return lightning_loader(checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict, **kwargs)
+        returns, say, a VanillaGAN. Nothing is imported from the checkpoint: every class it
+        names (the module, G, D, the optimizers, ...) must be already imported, subclass what
+        its argument expects and come from ganzoo, ``torch.nn``/``torch.optim`` or a trusted
+        module; see :mod:`ganzoo.checkpoint_loading`. Otherwise this is Lightning's
+        ``load_from_checkpoint`` (with ``weights_only=True``).
 
-    @classmethod
-    def _recorded_subclass(cls, checkpoint_path) -> type:
-        try:  # mmap reads the hyperparameters without loading the weights
-            checkpoint = torch.load(checkpoint_path, map_location="cpu", mmap=True, weights_only=True)
-        except Exception:
-            return cls  # Lightning's own loader reports what is wrong with the file
-        for class_path in (checkpoint.get("ganzoo_class"), (checkpoint.get("hyper_parameters") or {}).get("_class_path")):
-            if not isinstance(class_path, str):
-                continue
-            module_path, _, name = class_path.rpartition(".")
-            target = getattr(sys.modules.get(module_path), name, None)
-            if isinstance(target, type) and issubclass(target, cls):
-                return target
-        return cls
+        Args:
+            trusted_modules: modules whose classes the checkpoint may name, beside ganzoo's
+                and torch's; ``None`` trusts your own code already imported (``__main__`` and
+                modules outside site-packages and the standard library).
+
+        Raises:
+            ConfigError: one line naming the file, or the key and class it refuses.
+        """
+        from ganzoo.checkpoint_loading import ClassPolicy, check_module_classes, read_checkpoint
+
+        policy = ClassPolicy.for_python(checkpoint_path, trusted_modules)
+        checkpoint = read_checkpoint(checkpoint_path)
+        if hparams_file is not None:  # its arguments replace the recorded ones: they get the same checks
+            from lightning.pytorch.core.saving import load_hparams_from_yaml
+
+            checkpoint = {**checkpoint, "hyper_parameters": load_hparams_from_yaml(hparams_file)}
+        recorded = check_module_classes(checkpoint, policy, cls)
+        kwargs.setdefault("weights_only", True)
+        lightning_loader = super(GANModule, recorded).load_from_checkpoint
+        return lightning_loader(checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict, **kwargs)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps, "skipped_steps": self.skipped_steps}
