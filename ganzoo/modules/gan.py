@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from ganzoo.errors import ConfigError, NonFiniteLossError, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
 from ganzoo.priors import get_prior
+from ganzoo.resume import Position, position_after_batch, record_position, restore_position
 from ganzoo.rng import random_states, set_random_states
 
 #: what a NaN or infinite loss does; see GANModule's ``on_nonfinite_loss``.
@@ -193,6 +194,8 @@ class GANModule(LightningModule):
         #: whether :meth:`generate` and :meth:`decode` use :attr:`generator_ema` by default (when kept).
         self.sample_from_ema = True
         self._random_states_to_restore: Optional[list] = None
+        #: the epoch the run is in and the batches of it trained (see ganzoo.resume); checkpointed.
+        self._position = Position(0, 0)
         #: optimizer updates made so far; checkpointed, so a resumed run keeps its n_critic rhythm.
         self.d_steps = 0
         self.g_steps = 0
@@ -828,6 +831,7 @@ class GANModule(LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps, "skipped_steps": self.skipped_steps}
         checkpoint["ganzoo_random_states"] = self._random_states_of_every_process()
+        record_position(checkpoint, self._position)
         checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         if datamodule is not None:  # with its hyperparameters, enough for `ganzoo evaluate` to rebuild it
@@ -854,6 +858,8 @@ class GANModule(LightningModule):
         else:  # written before grids existed: keep the placeholder, draw the codes on first use
             state["fixed_z"] = self.fixed_z
         self._random_states_to_restore = checkpoint.get("ganzoo_random_states")
+        # Lightning's loop counters in the checkpoint are made to say this position before it restores them.
+        self._position = restore_position(checkpoint) or self._position
         counters = checkpoint.get("ganzoo_counters", {})
         self.d_steps = counters.get("d_steps", 0)
         self.g_steps = counters.get("g_steps", 0)
@@ -870,6 +876,9 @@ class GANModule(LightningModule):
         return gathered
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # Recorded before the batch trains, as checkpoints written in on_train_batch_end hooks
+        # (ModelCheckpoint's, which Lightning calls before the module's) must count it.
+        self._position = position_after_batch(self.trainer.current_epoch, batch_idx, self.trainer.num_training_batches)
         # A resumed run takes up the random states where the checkpoint left them, just before
         # its first batch, so z, the penalty's mixing and dropout draw what the run in one go drew.
         pending, self._random_states_to_restore = self._random_states_to_restore, None
