@@ -1,9 +1,15 @@
 """Exact resume: a run stopped part way and resumed with ``ckpt_path`` ends where the same run done in one go ends."""
+import hashlib
+import os
+import signal
+
 import pytest
 import torch
-from lightning.pytorch import Trainer, seed_everything
+from lightning.pytorch import Callback, Trainer, seed_everything
+from lightning.pytorch.callbacks import ModelCheckpoint
 
-from ganzoo import DigitsDataModule, Gaussian1D, GANCheckpoint, MaxGeneratorSteps, ProjectionGAN, VanillaGAN
+from ganzoo import (ConditionalGAN, DigitsDataModule, Gaussian1D, GANCheckpoint, MaxGeneratorSteps, ProjectionGAN,
+                    VanillaGAN)
 
 
 def gaussian_run():
@@ -106,3 +112,152 @@ def test_validation_does_not_change_training(tmp_path):
     with_validation, without = weights(2), weights(0)
     for key, value in without.items():
         torch.testing.assert_close(with_validation[key], value, rtol=0, atol=0, msg=key)
+
+
+# ---------------------------------------------------------------- every checkpoint ganzoo writes
+# One go against stopped + resumed, for each way a run stops and each checkpoint it leaves:
+#   end_g       last.ckpt written when max_g_steps stopped the run (on_train_end), resumed with a larger max_g_steps
+#   end_epochs  last.ckpt written when max_epochs stopped the run (on_train_end), resumed with a larger max_epochs
+#   mid_run     a ModelCheckpoint(every_n_train_steps) file written mid-epoch by the run in one go
+#   epoch_end   a ModelCheckpoint(every_n_epochs=1) file written in on_train_epoch_end by the run in one go
+#   sigterm     last.ckpt written when a SIGTERM stopped the run (mid-epoch, or at an epoch's end)
+# Validation runs every 5 batches across epochs (as in the zoo's recipes), so GANCheckpoint's
+# last.ckpt at a stop is written when training ends, not at a validation.
+
+
+class BatchRecorder(Callback):
+    """A fingerprint of every batch trained (its samples and labels), in order."""
+
+    def __init__(self):
+        self.batches = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        parts = batch if isinstance(batch, (list, tuple)) else [batch]
+        self.batches.append(hashlib.sha1(b"".join(t.cpu().numpy().tobytes() for t in parts)).hexdigest())
+
+
+class SigtermAt(Callback):
+    """Sends this process a SIGTERM after the given generator step, as a cluster's preemption would."""
+
+    def __init__(self, g_step):
+        self.g_step = g_step
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        if pl_module.g_steps == self.g_step and not trainer.received_sigterm:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def unconditional(n_critic):
+    """G with BatchNorm and a moving average, D with dropout: 8 batches per epoch."""
+    model = VanillaGAN(data_shape=[1], latent_dim=4, g_hidden_dims=[16], d_hidden_dims=[16], g_batch_norm=True,
+                       d_dropout=0.2, n_critic=n_critic, ema_decay=0.8)  # fmt: skip
+    return model, Gaussian1D(batch_size=32, num_train=256, num_val=64)
+
+
+def conditional(n_critic):
+    """Labelled digits, G's and D's embeddings of the labels: 12 batches per epoch."""
+    model = ConditionalGAN(num_classes=10, data_shape=[1, 8, 8], backbone="mlp", g_width=16, d_width=16,
+                           n_critic=n_critic, ema_decay=0.9)  # fmt: skip
+    return model, DigitsDataModule(batch_size=128)
+
+
+def train(make_run, n_critic, directory, g_steps=None, epochs=-1, ckpt_path=None, callbacks=()):
+    """One fit; returns the module, the trainer and the fingerprints of the batches it trained."""
+    seed_everything(0)
+    model, data = make_run(n_critic)
+    recorder = BatchRecorder()
+    limit = [MaxGeneratorSteps(g_steps)] if g_steps else []
+    trainer = Trainer(
+        accelerator="cpu", max_epochs=epochs, logger=False, enable_progress_bar=False, enable_model_summary=False,
+        callbacks=[*limit, GANCheckpoint(dirpath=directory), recorder, *callbacks], limit_val_batches=1,
+        val_check_interval=5, check_val_every_n_epoch=None, num_sanity_val_steps=0, default_root_dir=directory,
+    )  # fmt: skip
+    trainer.fit(model, data, ckpt_path=ckpt_path)
+    return model, trainer, recorder.batches
+
+
+def assert_bit_identical(resumed, one_go):
+    """G, D, G's moving average, buffers, optimizer and scheduler states, counters: the same bits."""
+    (model, trainer, _), (model_1, trainer_1, _) = resumed, one_go
+    assert (model.g_steps, model.d_steps, trainer.global_step, trainer.current_epoch) == (
+        model_1.g_steps, model_1.d_steps, trainer_1.global_step, trainer_1.current_epoch)  # fmt: skip
+    weights, weights_1 = model.state_dict(), model_1.state_dict()
+    assert weights.keys() == weights_1.keys() and any(k.startswith("generator_ema.") for k in weights)
+    for key, value in weights_1.items():
+        assert torch.equal(weights[key], value), key
+    for opt, opt_1 in zip(trainer.optimizers, trainer_1.optimizers, strict=True):
+        state, state_1 = opt.state_dict(), opt_1.state_dict()
+        assert state["param_groups"] == state_1["param_groups"]
+        for index, tensors in state_1["state"].items():
+            for name, value in tensors.items():
+                assert torch.equal(state["state"][index][name], value), (index, name)
+
+
+#: (name, make_run, n_critic, budget in G steps, stop kind, stop point in G steps)
+CASES = [
+    (unconditional, 1, 20, "end_g", 6),
+    (unconditional, 2, 10, "end_g", 4),  # the end of the first epoch
+    (unconditional, 1, None, "end_epochs", None),
+    (unconditional, 2, None, "end_epochs", None),
+    (unconditional, 1, 20, "mid_run", None),
+    (unconditional, 2, 10, "epoch_end", None),
+    (unconditional, 1, 20, "sigterm", 8),  # SIGTERM at the last batch of an epoch
+    (unconditional, 2, 10, "sigterm", 5),
+    (conditional, 2, 15, "end_g", 7),
+    (conditional, 1, None, "end_epochs", None),
+    (conditional, 2, 15, "mid_run", None),
+    (conditional, 1, 30, "epoch_end", None),
+    (conditional, 1, 30, "sigterm", 17),
+]
+
+
+def stopped_checkpoint(make_run, n_critic, g_steps, kind, stop, tmp_path, one_go_dir):
+    """Stops a run as ``kind`` says; the checkpoint to resume from and the batches trained before it."""
+    halves = tmp_path / "halves"
+    if kind == "end_g":
+        return halves / "last.ckpt", train(make_run, n_critic, halves, g_steps=stop)[2]
+    if kind == "end_epochs":
+        return halves / "last.ckpt", train(make_run, n_critic, halves, epochs=1)[2]
+    if kind == "sigterm":
+        with pytest.raises(SystemExit):  # Lightning's SIGTERMException, raised at the end of the batch
+            train(make_run, n_critic, halves, g_steps=g_steps, callbacks=[recorder := BatchRecorder(), SigtermAt(stop)])
+        return halves / "last.ckpt", recorder.batches
+    name = "mid" if kind == "mid_run" else "epoch"
+    path = sorted((one_go_dir / name).glob("*.ckpt"), key=os.path.getmtime)[1]  # the second one: not at the start
+    return path, None
+
+
+def file_savers(directory, steps_between):
+    return [
+        ModelCheckpoint(dirpath=directory / "mid", filename="{step}", every_n_train_steps=steps_between, save_top_k=-1),
+        ModelCheckpoint(dirpath=directory / "epoch", filename="{epoch}", every_n_epochs=1, save_top_k=-1,
+                        save_on_train_epoch_end=True),
+    ]  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")
+@pytest.mark.parametrize(
+    "make_run, n_critic, g_steps, kind, stop",
+    CASES,
+    ids=[f"{c[0].__name__}-n_critic{c[1]}-{c[3]}" for c in CASES],
+)
+def test_a_run_resumed_from_any_checkpoint_ends_bit_identical_to_the_run_in_one_go(
+    make_run, n_critic, g_steps, kind, stop, tmp_path
+):
+    one_go_dir = tmp_path / "one_go"
+    savers = file_savers(one_go_dir, steps_between=7) if kind in ("mid_run", "epoch_end") else []
+    one_go = train(make_run, n_critic, one_go_dir, g_steps=g_steps, epochs=2 if g_steps is None else -1, callbacks=savers)
+    checkpoint, before = stopped_checkpoint(make_run, n_critic, g_steps, kind, stop, tmp_path, one_go_dir)
+
+    trained_before = torch.load(checkpoint, weights_only=True)["ganzoo_counters"]["d_steps"]  # one D step a batch
+    if before is not None:
+        assert before == one_go[2][:trained_before]
+    if kind == "mid_run":
+        assert trained_before % one_go[1].num_training_batches  # a checkpoint written part way through an epoch
+    resumed = train(make_run, n_critic, tmp_path / "resumed", g_steps=g_steps, epochs=2 if g_steps is None else -1,
+                    ckpt_path=checkpoint)  # fmt: skip
+
+    # exactly the missing batches, in the same order ...
+    assert resumed[2] == one_go[2][trained_before:] and len(resumed[2]) == len(one_go[2]) - trained_before > 0
+    # ... and the same bits at the end
+    assert_bit_identical(resumed, one_go)

@@ -194,6 +194,7 @@ class GANModule(LightningModule):
         #: whether :meth:`generate` and :meth:`decode` use :attr:`generator_ema` by default (when kept).
         self.sample_from_ema = True
         self._random_states_to_restore: Optional[list] = None
+        self._buffers_to_restore: Optional[list] = None
         #: the epoch the run is in and the batches of it trained (see ganzoo.resume); checkpointed.
         self._position = Position(0, 0)
         #: optimizer updates made so far; checkpointed, so a resumed run keeps its n_critic rhythm.
@@ -775,6 +776,10 @@ class GANModule(LightningModule):
             )
         elif not ddp_kwargs.get("find_unused_parameters"):
             ddp_kwargs["find_unused_parameters"] = True
+        if ddp_kwargs is not None:
+            # Each process keeps its own BatchNorm statistics (averaged at validations and at the end), and a
+            # resumed process restores its own: DDP's broadcast of rank 0's at its first forward would undo that.
+            ddp_kwargs.setdefault("broadcast_buffers", False)
 
     @torch.no_grad()
     def _check_shapes(self, real: Tensor, _source: str = "the data") -> None:
@@ -832,6 +837,8 @@ class GANModule(LightningModule):
         checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps, "skipped_steps": self.skipped_steps}
         checkpoint["ganzoo_random_states"] = self._random_states_of_every_process()
         record_position(checkpoint, self._position)
+        if self._trainer is not None and self.trainer.world_size > 1:
+            checkpoint["ganzoo_process_buffers"] = self._of_every_process(self._process_local_buffers())
         checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         if datamodule is not None:  # with its hyperparameters, enough for `ganzoo evaluate` to rebuild it
@@ -858,6 +865,7 @@ class GANModule(LightningModule):
         else:  # written before grids existed: keep the placeholder, draw the codes on first use
             state["fixed_z"] = self.fixed_z
         self._random_states_to_restore = checkpoint.get("ganzoo_random_states")
+        self._buffers_to_restore = checkpoint.get("ganzoo_process_buffers")
         # Lightning's loop counters in the checkpoint are made to say this position before it restores them.
         self._position = restore_position(checkpoint) or self._position
         counters = checkpoint.get("ganzoo_counters", {})
@@ -867,7 +875,15 @@ class GANModule(LightningModule):
 
     def _random_states_of_every_process(self) -> list[dict]:
         """The random states of each process, by rank (Lightning calls checkpoint hooks on every process)."""
-        states = random_states()
+        return self._of_every_process(random_states())
+
+    def _process_local_buffers(self) -> dict[str, Tensor]:
+        """The floating buffers (BatchNorm's running statistics) that each DDP process updates on its own
+        between validations; the checkpoint's state_dict holds rank 0's only."""
+        return {name: buffer.detach().clone() for name, buffer in self.named_buffers() if buffer.is_floating_point() and name != "fixed_z"}
+
+    def _of_every_process(self, states: Any) -> list:
+        """``states`` of each process, by rank."""
         world = self.trainer.world_size if self._trainer is not None else 1
         if world == 1 or not torch.distributed.is_available() or not torch.distributed.is_initialized():
             return [states]
@@ -891,3 +907,8 @@ class GANModule(LightningModule):
             )
             return
         set_random_states(pending[self.trainer.global_rank])
+        # Under DDP each process also takes up its own BatchNorm statistics (the state_dict has rank 0's).
+        buffers, self._buffers_to_restore = self._buffers_to_restore, None
+        if buffers and len(buffers) == self.trainer.world_size:
+            for name, value in buffers[self.trainer.global_rank].items():
+                self.get_buffer(name).copy_(value)
