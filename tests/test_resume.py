@@ -2,6 +2,7 @@
 import hashlib
 import os
 import signal
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ganzoo import (ConditionalGAN, DigitsDataModule, Gaussian1D, GANCheckpoint, MaxGeneratorSteps, ProjectionGAN,
                     VanillaGAN)
+from ganzoo.cli import main
 
 
 def gaussian_run():
@@ -261,3 +263,42 @@ def test_a_run_resumed_from_any_checkpoint_ends_bit_identical_to_the_run_in_one_
     assert resumed[2] == one_go[2][trained_before:] and len(resumed[2]) == len(one_go[2]) - trained_before > 0
     # ... and the same bits at the end
     assert_bit_identical(resumed, one_go)
+
+
+# ---------------------------------------------------------------- through the command line, the issue's cases
+QUICK_START = Path(__file__).resolve().parents[1] / "zoo_configs" / "vanilla_gaussian1d.yaml"
+
+
+def cli_fit(directory, *extra):
+    """``ganzoo fit`` of the quick-start recipe, shrunk: 8 batches an epoch, a validation every 5."""
+    main(["fit", "--config", str(QUICK_START), "--trainer.logger=false", f"--trainer.default_root_dir={directory}",
+          "--data.init_args.num_train=2048", "--data.init_args.num_val=256", "--trainer.val_check_interval=5", *extra])  # fmt: skip
+    return torch.load(directory / "checkpoints" / "last.ckpt", weights_only=True)
+
+
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")
+@pytest.mark.parametrize(
+    "budget, half",
+    [
+        (["--max_g_steps=12"], ["--max_g_steps=6"]),  # issue 14: 300 vs 150 + resume ended 3.9e-4 apart in G
+        (["--trainer.max_epochs=2"], ["--trainer.max_epochs=1"]),  # issue 14: the resumed run trained 1 batch, not 195
+    ],
+    ids=["max_g_steps", "max_epochs"],
+)
+def test_ganzoo_fit_continues_a_finished_run_from_last_ckpt_bit_identically(budget, half, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    one_go = cli_fit(tmp_path / "one_go", *budget)
+    stopped = cli_fit(tmp_path / "half", *half)
+    resumed = cli_fit(tmp_path / "resumed", *budget, f"--ckpt_path={tmp_path / 'half' / 'checkpoints' / 'last.ckpt'}")
+
+    expected_g_steps = 12 if "--max_g_steps=12" in budget else 16  # max_epochs: two whole epochs of 8 batches
+    assert one_go["ganzoo_counters"]["g_steps"] == resumed["ganzoo_counters"]["g_steps"] == expected_g_steps
+    assert stopped["ganzoo_counters"]["g_steps"] == (6 if "--max_g_steps=6" in half else 8)
+    assert resumed["epoch"] == one_go["epoch"]
+    for key, value in one_go["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][key], value), key
+    for opt, opt_1 in zip(resumed["optimizer_states"], one_go["optimizer_states"], strict=True):
+        for index, tensors in opt_1["state"].items():
+            for name, value in tensors.items():
+                assert torch.equal(opt["state"][index][name], value), (index, name)
+    assert resumed["lr_schedulers"] == one_go["lr_schedulers"]
