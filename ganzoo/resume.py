@@ -36,10 +36,12 @@ _EPOCHS, _BATCHES, _EPOCH_LOOP = "epoch_progress", "epoch_loop.batch_progress", 
 
 
 class Position(NamedTuple):
-    """Where a run stands in its data: epoch ``epoch`` with its first ``batches`` batches trained."""
+    """Where a run stands in its data: epoch ``epoch`` with its first ``batches`` batches trained,
+    from a loader whose order is drawn from ``seed`` (``None``: not a resumable loader, or not known)."""
 
     epoch: int
     batches: int
+    seed: Optional[int] = None
 
 
 def position_after_batch(epoch: int, batch_idx: int, batches_per_epoch: float) -> Position:
@@ -50,9 +52,27 @@ def position_after_batch(epoch: int, batch_idx: int, batches_per_epoch: float) -
     return Position(epoch, batch_idx + 1)
 
 
-def record_position(checkpoint: dict, position: Position) -> None:
-    """Stores ``position`` in ``checkpoint`` as plain integers (it loads with ``weights_only=True``)."""
-    checkpoint["ganzoo_position"] = {"epoch": int(position.epoch), "batches": int(position.batches)}
+def record_position(checkpoint: dict, position: Position, trainer: Optional[Any] = None) -> None:
+    """Stores ``position``, with the seed of ``trainer``'s training loader, in ``checkpoint`` as plain
+    integers (it loads with ``weights_only=True``)."""
+    seed = getattr(getattr(_training_loader(trainer), "sampler", None), "seed", position.seed)
+    stored = {"epoch": int(position.epoch), "batches": int(position.batches)}
+    checkpoint["ganzoo_position"] = stored if seed is None else {**stored, "seed": int(seed)}
+
+
+def _training_loader(trainer: Optional[Any]) -> Any:
+    try:
+        return trainer.train_dataloader if trainer is not None else None
+    except (AttributeError, RuntimeError):  # no fit loop, or a trainer that never fitted
+        return None
+
+
+def resumed_position(trainer: Optional[Any]) -> Optional[Position]:
+    """The position the module of a fit that resumes from ``trainer.ckpt_path`` restored; ``None`` for a
+    fresh fit or a module that records none (see :attr:`GANModule.resume_position`)."""
+    if trainer is None or not getattr(trainer, "ckpt_path", None):
+        return None
+    return getattr(trainer.lightning_module, "resume_position", None)
 
 
 def restore_position(checkpoint: dict) -> Optional[Position]:
@@ -65,7 +85,7 @@ def restore_position(checkpoint: dict) -> Optional[Position]:
     if not fit_loop or _EPOCHS not in fit_loop or _BATCHES not in fit_loop:
         return None
     stored = checkpoint.get("ganzoo_position")
-    position = Position(stored["epoch"], stored["batches"]) if stored else _position_from_lightning(fit_loop)
+    position = Position(stored["epoch"], stored["batches"], stored.get("seed")) if stored else _position_from_lightning(fit_loop)
     _set_loop_counters(fit_loop, position)
     return position
 
@@ -90,7 +110,7 @@ def _set_loop_counters(fit_loop: dict[str, Any], position: Position) -> None:
     completed; the epoch started, not processed). At an epoch boundary: ``e`` epochs
     complete and no batch of the next one begun. The total of batches trained is kept.
     """
-    epoch, done = position
+    epoch, done, _ = position
     trained = fit_loop[_BATCHES]["total"]["processed"]
     if done:
         epochs = {"ready": epoch + 1, "started": epoch + 1, "processed": epoch, "completed": epoch}

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 from lightning.pytorch import Callback, Trainer, seed_everything
+from lightning.pytorch import seed_everything as lightning_seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ganzoo import (ConditionalGAN, DigitsDataModule, Gaussian1D, GANCheckpoint, MaxGeneratorSteps, ProjectionGAN,
-                    VanillaGAN)
+                    Ring2D, VanillaGAN)
 from ganzoo.cli import main
 
 
@@ -302,3 +303,38 @@ def test_ganzoo_fit_continues_a_finished_run_from_last_ckpt_bit_identically(budg
             for name, value in tensors.items():
                 assert torch.equal(opt["state"][index][name], value), (index, name)
     assert resumed["lr_schedulers"] == one_go["lr_schedulers"]
+
+
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")
+def test_a_run_resumed_twice_and_with_another_seed_keeps_the_order_and_the_bits(tmp_path, monkeypatch):
+    """The position a resumed run records is right for the next resume, and the data order is the
+    checkpoint's: a resume seeded otherwise (the random states come from the checkpoint) changes nothing."""
+    one_go = train(unconditional, 1, tmp_path / "one_go", epochs=3)
+    first = train(unconditional, 1, tmp_path / "first", epochs=1)
+    monkeypatch.setattr(f"{__name__}.seed_everything", lambda seed: lightning_seed_everything(seed + 5))
+    second = train(unconditional, 1, tmp_path / "second", epochs=2, ckpt_path=tmp_path / "first" / "last.ckpt")
+    third = train(unconditional, 1, tmp_path / "third", epochs=3, ckpt_path=tmp_path / "second" / "last.ckpt")
+    assert [len(run[2]) for run in (first, second, third)] == [8, 8, 8]
+    assert first[2] + second[2] + third[2] == one_go[2]
+    assert_bit_identical(third, one_go)
+
+
+def test_a_finished_run_that_skipped_updates_continues_from_its_limit(tmp_path):
+    """With on_nonfinite_loss: skip, max_g_steps still counts G updates across a resume."""
+    from test_precision import nan_model
+
+    def run(g_steps, ckpt_path=None):
+        seed_everything(0)
+        model, recorder = nan_model("skip"), BatchRecorder()
+        trainer = Trainer(accelerator="cpu", max_epochs=-1, logger=False, enable_progress_bar=False,
+                          enable_model_summary=False, limit_val_batches=0,
+                          callbacks=[MaxGeneratorSteps(g_steps), GANCheckpoint(dirpath=tmp_path), recorder])  # fmt: skip
+        trainer.fit(model, Ring2D(batch_size=32, num_train=512), ckpt_path=ckpt_path)
+        return model, recorder.batches
+
+    model, _ = run(5)
+    assert (model.g_steps, model.d_steps, model.skipped_steps) == (5, 4, 1)
+    model, batches = run(5, ckpt_path=tmp_path / "last.ckpt")  # already done: not one more batch
+    assert batches == [] and model.g_steps == 5
+    model, batches = run(8, ckpt_path=tmp_path / "last.ckpt")
+    assert len(batches) == 3 and (model.g_steps, model.skipped_steps) == (8, 1)

@@ -195,8 +195,9 @@ class GANModule(LightningModule):
         self.sample_from_ema = True
         self._random_states_to_restore: Optional[list] = None
         self._buffers_to_restore: Optional[list] = None
-        #: the epoch the run is in and the batches of it trained (see ganzoo.resume); checkpointed.
-        self._position = Position(0, 0)
+        #: the epoch the run is in and the batches of it trained (see ganzoo.resume); checkpointed, and
+        #: after a resume, until the first batch, where the checkpoint left the data (with the loader's seed).
+        self.resume_position = Position(0, 0)
         #: optimizer updates made so far; checkpointed, so a resumed run keeps its n_critic rhythm.
         self.d_steps = 0
         self.g_steps = 0
@@ -836,7 +837,7 @@ class GANModule(LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps, "skipped_steps": self.skipped_steps}
         checkpoint["ganzoo_random_states"] = self._random_states_of_every_process()
-        record_position(checkpoint, self._position)
+        record_position(checkpoint, self.resume_position, self._trainer)
         if self._trainer is not None and self.trainer.world_size > 1:
             checkpoint["ganzoo_process_buffers"] = self._of_every_process(self._process_local_buffers())
         checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
@@ -867,7 +868,7 @@ class GANModule(LightningModule):
         self._random_states_to_restore = checkpoint.get("ganzoo_random_states")
         self._buffers_to_restore = checkpoint.get("ganzoo_process_buffers")
         # Lightning's loop counters in the checkpoint are made to say this position before it restores them.
-        self._position = restore_position(checkpoint) or self._position
+        self.resume_position = restore_position(checkpoint) or self.resume_position
         counters = checkpoint.get("ganzoo_counters", {})
         self.d_steps = counters.get("d_steps", 0)
         self.g_steps = counters.get("g_steps", 0)
@@ -894,7 +895,7 @@ class GANModule(LightningModule):
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         # Recorded before the batch trains, as checkpoints written in on_train_batch_end hooks
         # (ModelCheckpoint's, which Lightning calls before the module's) must count it.
-        self._position = position_after_batch(self.trainer.current_epoch, batch_idx, self.trainer.num_training_batches)
+        self.resume_position = position_after_batch(self.trainer.current_epoch, batch_idx, self.trainer.num_training_batches)
         # A resumed run takes up the random states where the checkpoint left them, just before
         # its first batch, so z, the penalty's mixing and dropout draw what the run in one go drew.
         pending, self._random_states_to_restore = self._random_states_to_restore, None
