@@ -11,10 +11,12 @@ and scheduler states and G's moving average, a checkpoint holds:
   before the first resumed batch (``GANModule.on_train_batch_start``);
 - ``ganzoo_counters``: ``d_steps``, ``g_steps`` and ``skipped_steps``, which set the
   ``n_critic`` rhythm, the moving average's warm-up and where ``max_g_steps`` stops;
-- ``ganzoo_position`` (this module): the epoch the run is in and how many of its batches
-  are trained. The order of epoch ``e`` is the permutation of ``seed + e``
-  (:mod:`ganzoo.data.resumable`, whose loader state holds the seed), so the position says
-  which batches come next.
+- ``ganzoo_position`` (this module): the epoch the run is in, how many of its batches are
+  trained, and the training loader's seed. The order of epoch ``e`` is the permutation of
+  ``seed + e`` (:mod:`ganzoo.data.resumable`), so the position says which batches come
+  next, whatever seed the resumed run is given;
+- under DDP, ``ganzoo_process_buffers``: each process's BatchNorm statistics, which the
+  processes update apart between validations (the ``state_dict`` holds rank 0's).
 
 Why the position is ganzoo's own: Lightning's loop counters mean different things
 depending on the hook that saved. In ``on_train_end`` (``last.ckpt``) and in
@@ -30,6 +32,8 @@ Lightning's loop state layout (lightning 2.6).
 from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional
+
+from lightning.pytorch.utilities import rank_zero_warn
 
 #: the keys of Lightning's fit-loop state this module reads and writes.
 _EPOCHS, _BATCHES, _EPOCH_LOOP = "epoch_progress", "epoch_loop.batch_progress", "epoch_loop.state_dict"
@@ -82,7 +86,13 @@ def restore_position(checkpoint: dict) -> Optional[Position]:
     Returns ``None`` (and changes nothing) for a checkpoint without a fit loop state.
     """
     fit_loop = (checkpoint.get("loops") or {}).get("fit_loop")
-    if not fit_loop or _EPOCHS not in fit_loop or _BATCHES not in fit_loop:
+    if not fit_loop:
+        return None
+    if _EPOCHS not in fit_loop or _BATCHES not in fit_loop:
+        rank_zero_warn(
+            f"ganzoo.resume does not know this checkpoint's loop state (no {_EPOCHS!r} or {_BATCHES!r}; written by "
+            "another Lightning version?); a run resumed from it may not continue exactly as the run in one go"
+        )
         return None
     stored = checkpoint.get("ganzoo_position")
     position = Position(stored["epoch"], stored["batches"], stored.get("seed")) if stored else _position_from_lightning(fit_loop)

@@ -895,7 +895,8 @@ class GANModule(LightningModule):
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         # Recorded before the batch trains, as checkpoints written in on_train_batch_end hooks
         # (ModelCheckpoint's, which Lightning calls before the module's) must count it.
-        self.resume_position = position_after_batch(self.trainer.current_epoch, batch_idx, self.trainer.num_training_batches)
+        after = position_after_batch(self.trainer.current_epoch, batch_idx, self.trainer.num_training_batches)
+        self.resume_position = after._replace(seed=self.resume_position.seed)
         # A resumed run takes up the random states where the checkpoint left them, just before
         # its first batch, so z, the penalty's mixing and dropout draw what the run in one go drew.
         pending, self._random_states_to_restore = self._random_states_to_restore, None
