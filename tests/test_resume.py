@@ -157,11 +157,22 @@ def unconditional(n_critic):
     return model, Gaussian1D(batch_size=32, num_train=256, num_val=64)
 
 
+class QuickDigits(DigitsDataModule):
+    """Digits whose validation metrics' classifier is fitted once for every run here (the same split)."""
+
+    shared_classifier = None
+
+    def _classifier(self):
+        if QuickDigits.shared_classifier is None:
+            QuickDigits.shared_classifier = super()._classifier()
+        return QuickDigits.shared_classifier
+
+
 def conditional(n_critic):
     """Labelled digits, G's and D's embeddings of the labels: 12 batches per epoch."""
     model = ConditionalGAN(num_classes=10, data_shape=[1, 8, 8], backbone="mlp", g_width=16, d_width=16,
                            n_critic=n_critic, ema_decay=0.9)  # fmt: skip
-    return model, DigitsDataModule(batch_size=128)
+    return model, QuickDigits(batch_size=128)
 
 
 def train(make_run, n_critic, directory, g_steps=None, epochs=-1, ckpt_path=None, callbacks=()):
