@@ -363,3 +363,22 @@ def test_a_last_ckpt_written_before_positions_were_recorded_resumes_exactly(g_st
     resumed = train(unconditional, 1, tmp_path / "resumed", epochs=2, ckpt_path=tmp_path / "old.ckpt")
     assert resumed[2] == one_go[2][checkpoint["ganzoo_counters"]["d_steps"]:]
     assert_bit_identical(resumed, one_go)
+
+
+def test_checkpoints_hold_the_lightning_loop_state_that_ganzoo_resume_rewrites(tmp_path):
+    """ganzoo.resume reads and writes Lightning's private loop-state layout: this fails when upstream renames it."""
+    from ganzoo.resume import restore_position
+
+    train(unconditional, 1, tmp_path, g_steps=3)
+    checkpoint = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    fit_loop = checkpoint["loops"]["fit_loop"]
+    for key in ("epoch_progress", "epoch_loop.batch_progress"):
+        for tracker in ("total", "current"):
+            assert set(fit_loop[key][tracker]) == {"ready", "started", "processed", "completed"}, key
+    assert "is_last_batch" in fit_loop["epoch_loop.batch_progress"]
+    assert "_batches_that_stepped" in fit_loop["epoch_loop.state_dict"]
+    assert checkpoint["ganzoo_position"] == {"epoch": 0, "batches": 3, "seed": 0}
+
+    del fit_loop["epoch_progress"]
+    with pytest.warns(UserWarning, match="does not know this checkpoint's loop state"):
+        assert restore_position(checkpoint) is None
