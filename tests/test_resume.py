@@ -207,7 +207,7 @@ def assert_bit_identical(resumed, one_go):
                 assert torch.equal(state["state"][index][name], value), (index, name)
 
 
-#: (name, make_run, n_critic, budget in G steps, stop kind, stop point in G steps)
+#: (make_run, n_critic, budget in G steps (None: 2 epochs), stop kind, stop point in G steps)
 CASES = [
     (unconditional, 1, 20, "end_g", 6),
     (unconditional, 2, 10, "end_g", 4),  # the end of the first epoch
@@ -264,8 +264,8 @@ def test_a_run_resumed_from_any_checkpoint_ends_bit_identical_to_the_run_in_one_
     checkpoint, before = stopped_checkpoint(make_run, n_critic, g_steps, kind, stop, tmp_path, one_go_dir)
 
     trained_before = torch.load(checkpoint, weights_only=True)["ganzoo_counters"]["d_steps"]  # one D step a batch
-    if before is not None:
-        assert before == one_go[2][:trained_before]
+    if before is not None:  # the stopped run trained the first batches of the run in one go, and no more
+        assert len(before) == trained_before and before == one_go[2][:trained_before]
     if kind == "mid_run":
         assert trained_before % one_go[1].num_training_batches  # a checkpoint written part way through an epoch
     resumed = train(make_run, n_critic, tmp_path / "resumed", g_steps=g_steps, epochs=2 if g_steps is None else -1,
