@@ -250,6 +250,7 @@ def file_savers(directory, steps_between):
 
 
 @pytest.mark.filterwarnings("ignore:The dirpath has changed")
+@pytest.mark.filterwarnings("ignore:Using ModelCheckpoint with manual optimization")  # after the batch's updates: wanted
 @pytest.mark.parametrize(
     "make_run, n_critic, g_steps, kind, stop",
     CASES,
