@@ -82,6 +82,25 @@ SCRIPT = textwrap.dedent(
     model, trainer = resumable_run(6, ckpt_path=f"{out}/resume_ckpt/last.ckpt")
     save(model, trainer, "resumed", {"g_steps": model.g_steps})
 
+    # A finished run continued: max_epochs 1, then 2 from the last.ckpt written when training ended, against
+    # 2 in one go; n_critic 2, G with BatchNorm (its statistics are averaged over the processes at the end).
+    def epochs_run(epochs, directory, ckpt_path=None):
+        pl.seed_everything(0)
+        seen.clear()
+        model = VanillaGAN(data_shape=[1], latent_dim=4, g_hidden_dims=[16], d_hidden_dims=[16], g_batch_norm=True,
+                           n_critic=2, ema_decay=0.9)
+        trainer = pl.Trainer(**{**quiet, "enable_checkpointing": True}, max_epochs=epochs, limit_val_batches=1,
+                             val_check_interval=3, check_val_every_n_epoch=None, num_sanity_val_steps=0,
+                             callbacks=[GANCheckpoint(dirpath=f"{out}/{directory}"), Recorder()])
+        trainer.fit(model, Gaussian1D(batch_size=32, num_train=256, num_val=64), ckpt_path=ckpt_path)
+        report = {"g_steps": model.g_steps, "d_steps": model.d_steps, "epoch": trainer.current_epoch, "batches": list(seen)}
+        torch.save([opt.state_dict() for opt in trainer.optimizers], f"{out}/{directory}_optimizers_rank{trainer.global_rank}.pt")
+        save(model, trainer, directory, report)
+
+    epochs_run(2, "epochs_one_go")
+    epochs_run(1, "epochs_halves")
+    epochs_run(2, "epochs_resumed", ckpt_path=f"{out}/epochs_halves/last.ckpt")
+
     # Validation: losses logged with sync_dist=True, the datamodule's evaluate() and ImageMetrics.
     val_logs = []
 
@@ -151,10 +170,32 @@ def test_a_ddp_run_resumed_from_its_checkpoint_ends_where_the_run_in_one_go_ends
         assert json.loads((ddp_run / f"resumed_rank{rank}.json").read_text())["g_steps"] == 6
         assert any(key.startswith("generator_ema.") for key in one_go["parameters"])
         for key, value in one_go["parameters"].items():
-            torch.testing.assert_close(resumed["parameters"][key], value, rtol=0, atol=1e-6, msg=key)
+            assert torch.equal(resumed["parameters"][key], value), key
     stored = torch.load(ddp_run / "resume_ckpt" / "last.ckpt", weights_only=True)
     states = stored["ganzoo_random_states"]
     assert len(states) == 2 and not torch.equal(states[0]["torch"], states[1]["torch"])  # one per process
+
+
+def test_a_finished_ddp_run_continued_with_more_epochs_ends_bit_identical_to_the_run_in_one_go(ddp_run):
+    """max_epochs 1 then 2 from last.ckpt: each process trains its whole second epoch, in the one go's order."""
+    for rank in (0, 1):
+        one_go, halves, resumed = (json.loads((ddp_run / f"{name}_rank{rank}.json").read_text())
+                                   for name in ("epochs_one_go", "epochs_halves", "epochs_resumed"))  # fmt: skip
+        assert len(halves["batches"]) == len(resumed["batches"]) == 4  # 256 samples / 2 processes / 32
+        assert halves["batches"] + resumed["batches"] == one_go["batches"]
+        assert (resumed["g_steps"], resumed["d_steps"], resumed["epoch"]) == (one_go["g_steps"], one_go["d_steps"], 2)
+        weights, weights_1 = (torch.load(ddp_run / f"{name}_rank{rank}.pt", weights_only=True)
+                              for name in ("epochs_resumed", "epochs_one_go"))  # fmt: skip
+        for kind in ("parameters", "buffers"):
+            assert any(key.startswith("generator_ema.") for key in weights_1[kind])
+            for key, value in weights_1[kind].items():
+                assert torch.equal(weights[kind][key], value), key
+        optimizers, optimizers_1 = (torch.load(ddp_run / f"{name}_optimizers_rank{rank}.pt", weights_only=True)
+                                    for name in ("epochs_resumed", "epochs_one_go"))  # fmt: skip
+        for opt, opt_1 in zip(optimizers, optimizers_1, strict=True):
+            for index, tensors in opt_1["state"].items():
+                for name, value in tensors.items():
+                    assert torch.equal(opt["state"][index][name], value), (index, name)
 
 
 def _trained_dcgan(out) -> DCGAN:

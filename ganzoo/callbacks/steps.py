@@ -43,8 +43,17 @@ class MaxGeneratorSteps(Callback):
         self._limit, self._per_g_step = limit, per_g_step
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args) -> None:
-        skipped = getattr(pl_module, "skipped_steps", 0)
+        self._account_for_skipped(trainer, getattr(pl_module, "skipped_steps", 0), pl_module.g_steps)
+
+    def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict) -> None:
+        # A run resumed after skipped updates must know its limit before the first batch, when
+        # Lightning decides whether the run is already done.
+        counters = checkpoint.get("ganzoo_counters") or {}
+        if hasattr(self, "_limit"):
+            self._account_for_skipped(trainer, counters.get("skipped_steps", 0), counters.get("g_steps", 0))
+
+    def _account_for_skipped(self, trainer: Trainer, skipped: int, g_steps: int) -> None:
         if skipped:
             trainer.fit_loop.epoch_loop.max_steps = self._limit + skipped * self._per_g_step
-            if pl_module.g_steps >= self.max_steps:
+            if g_steps >= self.max_steps:
                 trainer.should_stop = True

@@ -6,8 +6,9 @@ run stopped in the middle of an epoch would see other batches than the same run
 done in one go. :func:`training_loader` returns a loader whose epoch ``e`` is always
 the same permutation (drawn from ``seed + e``, as ``DistributedSampler`` does), and
 which, when the trainer has just been restored mid-epoch, skips the batches that run
-already trained on. The loader's ``state_dict`` carries the seed, so a resumed run
-keeps the original order whatever it is seeded with.
+already trained on. The checkpoint carries the seed (the loader's ``state_dict`` and the
+module's position, see :mod:`ganzoo.resume`), so a resumed run keeps the original order
+whatever it is seeded with.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from typing import Any, Iterator, Optional
 
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from ganzoo.resume import resumed_position
 
 
 class ResumableSampler(DistributedSampler):
@@ -65,11 +68,15 @@ class ResumableLoader(DataLoader):
 def resume_point(trainer: Optional[Any], batches_per_epoch: int) -> tuple[int, int]:
     """The epoch a trainer is in and the batches of it already trained, ``(0, 0)`` for a fresh run.
 
-    After a checkpoint is restored, Lightning's loop counters say where the run stopped;
-    a checkpoint written at the end of an epoch resumes at the start of the next one.
+    A GANModule restored from a checkpoint knows where the run stopped (:mod:`ganzoo.resume`,
+    whatever hook wrote the checkpoint); for another module, Lightning's loop counters say it,
+    and a checkpoint written at the end of an epoch resumes at the start of the next one.
     """
     if trainer is None:
         return 0, 0
+    position = resumed_position(trainer)
+    if position is not None:
+        return position.epoch, position.batches
     epoch = trainer.current_epoch
     done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
     if done >= batches_per_epoch:
@@ -80,7 +87,8 @@ def resume_point(trainer: Optional[Any], batches_per_epoch: int) -> tuple[int, i
 def training_loader(dataset: Dataset, batch_size: int, trainer: Optional[Any] = None, **loader_kwargs) -> ResumableLoader:
     """A shuffled, full-batch (``drop_last``) training loader that resumes where ``trainer`` stopped.
 
-    The seed is ``seed_everything``'s (``PL_GLOBAL_SEED``), else 0, the same on every process.
+    The seed is ``seed_everything``'s (``PL_GLOBAL_SEED``), else 0, the same on every process; a
+    resumed run keeps the seed its checkpoint records.
 
     Args:
         dataset: the training set.
@@ -89,7 +97,8 @@ def training_loader(dataset: Dataset, batch_size: int, trainer: Optional[Any] = 
         **loader_kwargs: further DataLoader arguments (``num_workers``, ``pin_memory``, ...).
     """
     world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-    seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
+    position = resumed_position(trainer)
+    seed = position.seed if position is not None and position.seed is not None else int(os.environ.get("PL_GLOBAL_SEED", 0))
     sampler = ResumableSampler(dataset, num_replicas=world, rank=rank, seed=seed)
     epoch, done = resume_point(trainer, sampler.num_samples // batch_size)
     sampler.epoch, sampler.skip = epoch, done * batch_size

@@ -20,6 +20,7 @@ from ganzoo.checkpoint_io import install_atomic_checkpoint_io
 from ganzoo.errors import ConfigError, NonFiniteLossError, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
 from ganzoo.priors import get_prior
+from ganzoo.resume import Position, position_after_batch, record_position, restore_position
 from ganzoo.rng import random_states, set_random_states
 
 #: what a NaN or infinite loss does; see GANModule's ``on_nonfinite_loss``.
@@ -207,6 +208,10 @@ class GANModule(LightningModule):
         #: whether :meth:`generate` and :meth:`decode` use :attr:`generator_ema` by default (when kept).
         self.sample_from_ema = True
         self._random_states_to_restore: Optional[list] = None
+        self._buffers_to_restore: Optional[list] = None
+        #: the epoch the run is in and the batches of it trained (see ganzoo.resume); checkpointed, and
+        #: after a resume, until the first batch, where the checkpoint left the data (with the loader's seed).
+        self.resume_position = Position(0, 0)
         #: optimizer updates made so far; checkpointed, so a resumed run keeps its n_critic rhythm.
         self.d_steps = 0
         self.g_steps = 0
@@ -820,6 +825,10 @@ class GANModule(LightningModule):
             )
         elif not ddp_kwargs.get("find_unused_parameters"):
             ddp_kwargs["find_unused_parameters"] = True
+        if ddp_kwargs is not None:
+            # Each process keeps its own BatchNorm statistics (averaged at validations and at the end), and a
+            # resumed process restores its own: DDP's broadcast of rank 0's at its first forward would undo that.
+            ddp_kwargs.setdefault("broadcast_buffers", False)
 
     @torch.no_grad()
     def _check_shapes(self, real: Tensor, _source: str = "the data") -> None:
@@ -884,6 +893,9 @@ class GANModule(LightningModule):
         checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps, "skipped_steps": self.skipped_steps}
         checkpoint["ganzoo_counters"]["consecutive_skips"] = dict(self.consecutive_skips)
         checkpoint["ganzoo_random_states"] = self._random_states_of_every_process()
+        record_position(checkpoint, self.resume_position, self._trainer)
+        if self._trainer is not None and self.trainer.world_size > 1:
+            checkpoint["ganzoo_process_buffers"] = self._of_every_process(self._process_local_buffers())
         checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         if datamodule is not None:  # with its hyperparameters, enough for `ganzoo evaluate` to rebuild it
@@ -910,6 +922,9 @@ class GANModule(LightningModule):
         else:  # written before grids existed: keep the placeholder, draw the codes on first use
             state["fixed_z"] = self.fixed_z
         self._random_states_to_restore = checkpoint.get("ganzoo_random_states")
+        self._buffers_to_restore = checkpoint.get("ganzoo_process_buffers")
+        # Lightning's loop counters in the checkpoint are made to say this position before it restores them.
+        self.resume_position = restore_position(checkpoint) or self.resume_position
         counters = checkpoint.get("ganzoo_counters", {})
         self.d_steps = counters.get("d_steps", 0)
         self.g_steps = counters.get("g_steps", 0)
@@ -918,7 +933,15 @@ class GANModule(LightningModule):
 
     def _random_states_of_every_process(self) -> list[dict]:
         """The random states of each process, by rank (Lightning calls checkpoint hooks on every process)."""
-        states = random_states()
+        return self._of_every_process(random_states())
+
+    def _process_local_buffers(self) -> dict[str, Tensor]:
+        """The floating buffers (BatchNorm's running statistics) that each DDP process updates on its own
+        between validations; the checkpoint's state_dict holds rank 0's only."""
+        return {name: buffer.detach().clone() for name, buffer in self.named_buffers() if buffer.is_floating_point() and name != "fixed_z"}
+
+    def _of_every_process(self, states: Any) -> list:
+        """``states`` of each process, by rank."""
         world = self.trainer.world_size if self._trainer is not None else 1
         if world == 1 or not torch.distributed.is_available() or not torch.distributed.is_initialized():
             return [states]
@@ -927,6 +950,10 @@ class GANModule(LightningModule):
         return gathered
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # Recorded before the batch trains, as checkpoints written in on_train_batch_end hooks
+        # (ModelCheckpoint's, which Lightning calls before the module's) must count it.
+        after = position_after_batch(self.trainer.current_epoch, batch_idx, self.trainer.num_training_batches)
+        self.resume_position = after._replace(seed=self.resume_position.seed)
         # A resumed run takes up the random states where the checkpoint left them, just before
         # its first batch, so z, the penalty's mixing and dropout draw what the run in one go drew.
         pending, self._random_states_to_restore = self._random_states_to_restore, None
@@ -939,3 +966,8 @@ class GANModule(LightningModule):
             )
             return
         set_random_states(pending[self.trainer.global_rank])
+        # Under DDP each process also takes up its own BatchNorm statistics (the state_dict has rank 0's).
+        buffers, self._buffers_to_restore = self._buffers_to_restore, None
+        if buffers and len(buffers) == self.trainer.world_size:
+            for name, value in buffers[self.trainer.global_rank].items():
+                self.get_buffer(name).copy_(value)
