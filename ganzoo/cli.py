@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import pickle
+import re
 import sys
+from importlib.util import find_spec
 from argparse import ArgumentError
 from pathlib import Path
 from typing import Optional
@@ -18,11 +20,12 @@ import yaml
 from jsonargparse.typing import PositiveInt
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.loggers import WandbLogger
 
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 from ganzoo.cli_errors import one_line_parse_error
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, check_number
 from ganzoo.loggers import run_dir
 from ganzoo.modules.gan import GANModule
 
@@ -110,6 +113,13 @@ class GANZooCLI(LightningCLI):
             known = {option.lstrip("-") for p in parsers for action in p._actions for option in action.option_strings}
             argv = sys.argv[1:] if args is None else args if isinstance(args, (list, tuple)) else []
             raise ConfigError(one_line_parse_error(str(err), known, _config_files(argv))) from err
+        except UnicodeDecodeError as err:  # jsonargparse reads --config as text and lets this through
+            argv = sys.argv[1:] if args is None else args if isinstance(args, (list, tuple)) else []
+            files = " ".join(_config_files(argv)) or "file"
+            raise ConfigError(
+                f"--config {files} is not a text file ({err.reason} at byte {err.start}); "
+                "pass a YAML file, e.g. one written by ganzoo fit --print_config"
+            ) from None
 
     def _parse_ckpt_path(self) -> None:
         # LightningCLI reads --ckpt_path's hyperparameters here, before any hook: check the file first.
@@ -137,13 +147,91 @@ class GANZooCLI(LightningCLI):
             )
         if config.get("max_g_steps") and config.trainer.get("max_epochs") is None:
             config.trainer.max_epochs = -1
+        check_trainer_settings(config.trainer)
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
-        trainer = super().instantiate_trainer(**kwargs)
         config = self._subcommand_config()
+        self._check_checkpoint_fits_model(config.get("ckpt_path"))
+        try:
+            trainer = super().instantiate_trainer(**kwargs)
+        except (MisconfigurationException, ValueError) as err:
+            if isinstance(err, ConfigError):
+                raise
+            raise ConfigError(trainer_error_line(err, {**self._get(self.config_init, "trainer", default={})})) from None
         if config.get("max_g_steps"):
             trainer.callbacks.append(MaxGeneratorSteps(config.max_g_steps))
         return trainer
+
+
+    def _check_checkpoint_fits_model(self, ckpt_path: Optional[str]) -> None:
+        """Fails with one line, before the Trainer starts, when ``--ckpt_path`` holds another model's weights."""
+        if not isinstance(self.model, GANModule) or not ckpt_path or not Path(ckpt_path).is_file():
+            return
+        try:  # mmap reads the shapes without reading the weights
+            checkpoint = torch.load(ckpt_path, map_location="cpu", mmap=True, weights_only=True)
+        except Exception:
+            return  # check_checkpoint_file and Lightning's loader report an unreadable file
+        self.model._check_checkpoint_fits(checkpoint)
+
+
+def check_trainer_settings(trainer) -> None:
+    """Trainer settings Lightning accepts at construction but fails on later, or reports in many lines.
+
+    Args:
+        trainer: the parsed ``trainer`` section of the config (a jsonargparse Namespace).
+    """
+    interval = trainer.get("val_check_interval")
+    if interval is not None:
+        example = "trainer.val_check_interval: 500 (batches) or 0.5 (of an epoch)"
+        if isinstance(interval, int) and not isinstance(interval, bool):
+            check_number("trainer.val_check_interval", interval, example, low=1)
+        else:
+            check_number("trainer.val_check_interval", interval, example, low=0, high=1, low_open=True)
+    if trainer.get("enable_checkpointing") is False:
+        for callback in trainer.get("callbacks") or []:
+            class_path = str(callback.get("class_path", "")) if hasattr(callback, "get") else ""
+            if _is_model_checkpoint(class_path):
+                raise ConfigError(
+                    f"trainer.enable_checkpointing=false, but trainer.callbacks has {class_path}, which writes "
+                    "checkpoints; set enable_checkpointing true, or remove that callback from the config"
+                )
+    loggers = trainer.get("logger")
+    for logger in loggers if isinstance(loggers, list) else [loggers]:
+        class_path = str(logger.get("class_path", "")) if hasattr(logger, "get") else ""
+        tensorboard = [find_spec(name) for name in ("tensorboard", "tensorboardX")]
+        if class_path.endswith("TensorBoardLogger") and not any(tensorboard):
+            raise ConfigError(
+                f"trainer.logger {class_path} needs tensorboard, which is not installed; pip install tensorboard, "
+                "or use ganzoo.WandbLogger or lightning.pytorch.loggers.CSVLogger"
+            )
+
+
+def _is_model_checkpoint(class_path: str) -> bool:
+    """Whether ``class_path`` (already imported by the parser) names a ModelCheckpoint."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    module, _, name = class_path.rpartition(".")
+    found = getattr(sys.modules.get(module), name, None)
+    return isinstance(found, type) and issubclass(found, ModelCheckpoint)
+
+
+def trainer_error_line(err: Exception, settings: dict) -> str:
+    """One line for an error Lightning's Trainer raised at construction, naming the trainer option it is about.
+
+    Lightning names the option in some messages (```max_epochs` must be ...``) and only its
+    value in others (``No supported gpu backend found!`` for ``accelerator: gpu``).
+    """
+    reason = " ".join(str(err).split())
+    named = [key for key in settings if re.search(rf"\b{re.escape(key)}\b", reason)]
+    named += [
+        key for key, value in settings.items()
+        if key not in named and isinstance(value, str) and len(value) > 2 and value.lower() in reason.lower()
+    ]  # fmt: skip
+    plain = (str, int, float, bool, type(None))  # a callback list would print as object addresses
+    options = ", ".join(
+        f"trainer.{key}={settings[key]!r}" if isinstance(settings[key], plain) else f"trainer.{key}" for key in named
+    ) or "the trainer settings"
+    return f"Lightning refuses {options}: {reason}; change {'it' if len(named) == 1 else 'them'} (see ganzoo fit --help)"
 
 
 def _config_files(argv: list[str]) -> list[str]:
