@@ -281,6 +281,19 @@ def _config_error(err: BaseException) -> Optional[ConfigError]:
     return None
 
 
+def _one_line(err: ConfigError) -> str:
+    """The message of ``err`` on one line.
+
+    A DataLoader worker's ConfigError reaches the main process re-raised with the worker's
+    traceback in its message (``Caught ConfigError in DataLoader worker process 0 ...``):
+    its last line is the message.
+    """
+    text = str(err).strip()
+    if "Original Traceback" in text:
+        text = text.splitlines()[-1].split("ConfigError: ", 1)[-1]
+    return " ".join(text.split())
+
+
 #: ganzoo's own subcommands, beside LightningCLI's fit/validate/test/predict.
 COMMANDS = {
     "generate": ("ganzoo.generate", "Write samples of a trained checkpoint"),
@@ -309,7 +322,7 @@ def main(args: Optional[list[str]] = None) -> None:
         config_error = _config_error(err)
         if config_error is None:
             raise
-        print(f"ganzoo: error: {config_error}", file=sys.stderr)
+        print(f"ganzoo: error: {_one_line(config_error)}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
