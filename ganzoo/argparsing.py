@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -24,6 +25,9 @@ class CommandParser(argparse.ArgumentParser):
     """
 
     def error(self, message: str):
+        # argparse writes "argument --num_samples: must be ..."; the option leads the line, as in ganzoo fit's
+        if match := re.fullmatch(r"argument (\S+?)(?:/\S+)?: (.*)", message, flags=re.S):
+            message = f"{match[1]} {match[2]}" if match[2].startswith("must be") else f"{match[1]}: {match[2]}"
         raise ConfigError(f"{self.prog}: {message}; see {self.prog} --help")
 
 

@@ -195,6 +195,9 @@ def check_trainer_settings(trainer) -> None:
                     f"trainer.enable_checkpointing=false, but trainer.callbacks has {class_path}, which writes "
                     "checkpoints; set enable_checkpointing true, or remove that callback from the config"
                 )
+    every = trainer.get("check_val_every_n_epoch")
+    if every is not None:
+        check_number("trainer.check_val_every_n_epoch", every, "trainer.check_val_every_n_epoch: 1, or null", low=1)
     loggers = trainer.get("logger")
     for logger in loggers if isinstance(loggers, list) else [loggers]:
         class_path = str(logger.get("class_path", "")) if hasattr(logger, "get") else ""

@@ -63,16 +63,18 @@ def check_number(
     Returns:
         ``float(value)``.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}; e.g. {example}")
+    if low is not None and high is not None:
+        bounds = f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low is not None:
+        bounds = f" {'>' if low_open else '>='} {low:g}"
+    else:
+        bounds = "" if high is None else f" {'<' if high_open else '<='} {high:g}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{name} must be a number{bounds}, got {value!r}; e.g. {example}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number{bounds}, got {value!r}; e.g. {example}")
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
-        if low is not None and high is not None:
-            bounds = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        elif low is not None:
-            bounds = f"{'>' if low_open else '>='} {low:g}"
-        else:
-            bounds = f"{'<' if high_open else '<='} {high:g}"
-        raise ConfigError(f"{name} must be a number {bounds}, got {value!r}; e.g. {example}")
+        raise ConfigError(f"{name} must be a number{bounds}, got {value!r}; e.g. {example}")
     return float(value)

@@ -57,15 +57,20 @@ MAX_LEARNING_RATE = 1e4
 
 
 def _check_optimizer_settings(option: str, optimizer: torch.optim.Optimizer) -> None:
-    """Fails with one line when a number of the optimizer's settings is NaN or infinite, or its lr is absurd.
+    """Fails with one line when one of the optimizer's settings is NaN or infinite, or its lr is absurd.
 
     torch checks the signs of lr, betas, eps and weight_decay, but a comparison with NaN is
     false, so NaN passes; an infinite lr or weight decay passes too. Either, and lr 1e300
     (which overflows float32 inside Adam), would end the run at the first step.
     """
-    for key, value in optimizer.param_groups[0].items():
+    _check_finite_settings(option, optimizer.param_groups[0])
+
+
+def _check_finite_settings(option: str, settings: dict) -> None:
+    """Every number (or list of numbers) among an optimizer's or scheduler's settings is finite; lr is bounded."""
+    for key, value in settings.items():
         values = value if isinstance(value, (tuple, list)) else [value]
-        if key == "params" or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
+        if key.startswith("_") or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
             continue
         example = _OPTIMIZER_EXAMPLES.get(key, f"leave {key} at its default")
         for v in values:
@@ -262,9 +267,10 @@ class GANModule(LightningModule):
             if make_scheduler is None:
                 continue
             try:
-                make_scheduler(optimizer)
+                scheduler = make_scheduler(optimizer)
             except (ValueError, TypeError) as err:
                 raise ConfigError(f"{player}_scheduler cannot be built: {err}; check its init_args") from None
+            _check_finite_settings(f"{player}_scheduler", vars(scheduler))
 
     def _save_plain_hyperparameters(self) -> None:
         # Under LightningCLI the hparams of injected networks and optimizers are their
