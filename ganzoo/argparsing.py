@@ -73,6 +73,11 @@ def check_output_path(option: str, path: str | os.PathLike, directory: bool = Fa
     folder = path if directory else path.parent
     if not directory and path.is_dir():
         raise ConfigError(f"{option} '{path}' is a folder; name a file inside it, e.g. {option} {path / 'out'}{path.suffix}")
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ConfigError(
+            f"{option} '{path}' cannot be written: '{blocking}' is a file, not a folder; choose another path, nothing was computed"
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".ganzoo-write-test-"):
