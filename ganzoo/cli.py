@@ -10,8 +10,8 @@ from __future__ import annotations
 import pickle
 import re
 import sys
-from importlib.util import find_spec
 from argparse import ArgumentError
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Optional
 
@@ -20,13 +20,14 @@ import yaml
 from jsonargparse.typing import PositiveInt
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
-from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 from ganzoo.cli_errors import one_line_parse_error
 from ganzoo.errors import ConfigError, check_number
 from ganzoo.loggers import run_dir
+from ganzoo.modules.checks import check_checkpoint_fits
 from ganzoo.modules.gan import GANModule
 
 
@@ -106,15 +107,14 @@ class GANZooCLI(LightningCLI):
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
 
     def parse_arguments(self, parser, args) -> None:
+        argv = sys.argv[1:] if args is None else args if isinstance(args, (list, tuple)) else []
         try:
             super().parse_arguments(parser, args)
         except ArgumentError as err:
             parsers = [parser, *getattr(self, "_subcommand_parsers", {}).values()]
             known = {option.lstrip("-") for p in parsers for action in p._actions for option in action.option_strings}
-            argv = sys.argv[1:] if args is None else args if isinstance(args, (list, tuple)) else []
             raise ConfigError(one_line_parse_error(str(err), known, _config_files(argv))) from err
         except UnicodeDecodeError as err:  # jsonargparse reads --config as text and lets this through
-            argv = sys.argv[1:] if args is None else args if isinstance(args, (list, tuple)) else []
             files = " ".join(_config_files(argv)) or "file"
             raise ConfigError(
                 f"--config {files} is not a text file ({err.reason} at byte {err.start}); "
@@ -162,7 +162,6 @@ class GANZooCLI(LightningCLI):
             trainer.callbacks.append(MaxGeneratorSteps(config.max_g_steps))
         return trainer
 
-
     def _check_checkpoint_fits_model(self, ckpt_path: Optional[str]) -> None:
         """Fails with one line, before the Trainer starts, when ``--ckpt_path`` holds another model's weights."""
         if not isinstance(self.model, GANModule) or not ckpt_path or not Path(ckpt_path).is_file():
@@ -171,7 +170,7 @@ class GANZooCLI(LightningCLI):
             checkpoint = torch.load(ckpt_path, map_location="cpu", mmap=True, weights_only=True)
         except Exception:
             return  # check_checkpoint_file and Lightning's loader report an unreadable file
-        self.model._check_checkpoint_fits(checkpoint)
+        check_checkpoint_fits(self.model, checkpoint)
 
 
 def check_trainer_settings(trainer) -> None:
@@ -189,7 +188,7 @@ def check_trainer_settings(trainer) -> None:
             check_number("trainer.val_check_interval", interval, example, low=0, high=1, low_open=True)
     if trainer.get("enable_checkpointing") is False:
         for callback in trainer.get("callbacks") or []:
-            class_path = str(callback.get("class_path", "")) if hasattr(callback, "get") else ""
+            class_path = _class_path(callback)
             if _is_model_checkpoint(class_path):
                 raise ConfigError(
                     f"trainer.enable_checkpointing=false, but trainer.callbacks has {class_path}, which writes "
@@ -199,14 +198,17 @@ def check_trainer_settings(trainer) -> None:
     if every is not None:
         check_number("trainer.check_val_every_n_epoch", every, "trainer.check_val_every_n_epoch: 1, or null", low=1)
     loggers = trainer.get("logger")
-    for logger in loggers if isinstance(loggers, list) else [loggers]:
-        class_path = str(logger.get("class_path", "")) if hasattr(logger, "get") else ""
-        tensorboard = [find_spec(name) for name in ("tensorboard", "tensorboardX")]
-        if class_path.endswith("TensorBoardLogger") and not any(tensorboard):
+    for class_path in map(_class_path, loggers if isinstance(loggers, list) else [loggers]):
+        if class_path.endswith("TensorBoardLogger") and not (find_spec("tensorboard") or find_spec("tensorboardX")):
             raise ConfigError(
                 f"trainer.logger {class_path} needs tensorboard, which is not installed; pip install tensorboard, "
                 "or use ganzoo.WandbLogger or lightning.pytorch.loggers.CSVLogger"
             )
+
+
+def _class_path(config) -> str:
+    """The class_path of a class given in the config (a Namespace), or "" for a plain value such as ``false``."""
+    return str(config.get("class_path", "")) if hasattr(config, "get") else ""
 
 
 def _is_model_checkpoint(class_path: str) -> bool:

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-import numbers
 import random
-import re
 import sys
 import warnings
 from contextlib import contextmanager
@@ -21,6 +19,7 @@ from torch import Tensor, nn
 
 from ganzoo.errors import ConfigError, NonFiniteLossError, check_number, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
+from ganzoo.modules.checks import check_checkpoint_fits, check_finite_settings, first_line, networks_that_fit_in_memory
 from ganzoo.priors import get_prior
 from ganzoo.rng import random_states, set_random_states
 
@@ -47,58 +46,6 @@ def evaluating(*modules: nn.Module) -> Iterator[None]:
     finally:
         for module, mode in zip(modules, modes):
             module.train(mode)
-
-
-#: the largest learning rate accepted. Adam moves every weight by up to about lr per step, so
-#: above 1e4 the first update alone throws a network's weights (of size ~0.1) out by 1e5 times their scale;
-#: published GANs train at 1e-5..1e-2, torch's optimizers default to at most 1 (Adadelta, LBFGS);
-#: and above 65504 a half-precision weight's update overflows to infinity at the first step.
-MAX_LEARNING_RATE = 1e4
-
-
-def _check_optimizer_settings(option: str, optimizer: torch.optim.Optimizer) -> None:
-    """Fails with one line when one of the optimizer's settings is NaN or infinite, or its lr is absurd.
-
-    torch checks the signs of lr, betas, eps and weight_decay, but a comparison with NaN is
-    false, so NaN passes; an infinite lr or weight decay passes too. Either, and lr 1e300
-    (which overflows float32 inside Adam), would end the run at the first step.
-    """
-    _check_finite_settings(option, optimizer.param_groups[0])
-
-
-def _check_finite_settings(option: str, settings: dict) -> None:
-    """Every number (or list of numbers) among an optimizer's or scheduler's settings is finite; lr is bounded."""
-    for key, value in settings.items():
-        values = value if isinstance(value, (tuple, list)) else [value]
-        if key.startswith("_") or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
-            continue
-        example = _OPTIMIZER_EXAMPLES.get(key, f"leave {key} at its default")
-        for v in values:
-            check_number(f"{option} {key}", v, example, high=MAX_LEARNING_RATE if key == "lr" else None)
-
-
-_OPTIMIZER_EXAMPLES = {"lr": "lr: 0.0002", "betas": "betas: [0.5, 0.999]", "eps": "eps: 1.0e-08", "weight_decay": "weight_decay: 0"}
-
-
-@contextmanager
-def _networks_that_fit_in_memory(latent_dim: int) -> Iterator[None]:
-    """Turns the allocator's failure while G and D are built (``latent_dim: 1000000000``, say) into one line."""
-    try:
-        yield
-    except (RuntimeError, MemoryError) as err:
-        text = str(err)
-        if not isinstance(err, MemoryError) and "allocate" not in text and "out of memory" not in text.lower():
-            raise
-        wanted = re.search(r"allocate (\d+) bytes", text)
-        size = f" (one tensor of {int(wanted[1]) / 2**30:.0f} GiB)" if wanted else ""
-        raise ConfigError(
-            f"the networks do not fit in memory{size} with latent_dim={latent_dim} and these widths; "
-            "lower latent_dim or the hidden sizes (e.g. latent_dim=64)"
-        ) from None
-
-
-def _first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _prefixed(prefix: str, terms: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -236,7 +183,7 @@ class GANModule(LightningModule):
         self._check_optimizer_factories()
         self._save_plain_hyperparameters()
 
-        with _networks_that_fit_in_memory(latent_dim):
+        with networks_that_fit_in_memory(latent_dim):
             self.generator = generator if generator is not None else self.build_generator()
             self.discriminator = discriminator if discriminator is not None else self.build_discriminator()
         #: G's moving average (``ema_decay``), or ``None``; never trained by an optimizer.
@@ -263,14 +210,14 @@ class GANModule(LightningModule):
                 raise ConfigError(
                     f"{player}_optimizer cannot be built: {err}; e.g. lr: 0.0002 and betas: [0.5, 0.999]"
                 ) from None
-            _check_optimizer_settings(f"{player}_optimizer", optimizer)
+            check_finite_settings(f"{player}_optimizer", optimizer.param_groups[0])
             if make_scheduler is None:
                 continue
             try:
                 scheduler = make_scheduler(optimizer)
             except (ValueError, TypeError) as err:
                 raise ConfigError(f"{player}_scheduler cannot be built: {err}; check its init_args") from None
-            _check_finite_settings(f"{player}_scheduler", vars(scheduler))
+            check_finite_settings(f"{player}_scheduler", vars(scheduler))
 
     def _save_plain_hyperparameters(self) -> None:
         # Under LightningCLI the hparams of injected networks and optimizers are their
@@ -841,7 +788,7 @@ class GANModule(LightningModule):
             except RuntimeError as err:  # say, mat1 and mat2 shapes cannot be multiplied
                 raise ConfigError(
                     f"generator does not take the module's latent codes, shape (N, {self.latent_dim}) for "
-                    f"latent_dim={self.latent_dim} ({_first_line(err)}); make the generator's input size equal latent_dim"
+                    f"latent_dim={self.latent_dim} ({first_line(err)}); make the generator's input size equal latent_dim"
                 ) from None
             if fake.shape[1:] != real.shape[1:]:
                 raise ConfigError(
@@ -853,7 +800,7 @@ class GANModule(LightningModule):
             except RuntimeError as err:
                 raise ConfigError(
                     f"discriminator does not take samples of shape {_shape(fake)}, the shape of {_source} "
-                    f"({_first_line(err)}); make the discriminator's input shape equal the data shape"
+                    f"({first_line(err)}); make the discriminator's input shape equal the data shape"
                 ) from None
             if scores.numel() != n:
                 raise ConfigError(
@@ -910,7 +857,7 @@ class GANModule(LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("state_dict", {})
-        self._check_checkpoint_fits(checkpoint)
+        check_checkpoint_fits(self, checkpoint)
         for prefix in self._metric_prefixes():  # left out on saving: keep the module's own
             for key, value in self.state_dict().items():
                 if key.startswith(prefix):
@@ -924,32 +871,6 @@ class GANModule(LightningModule):
         self.d_steps = counters.get("d_steps", 0)
         self.g_steps = counters.get("g_steps", 0)
         self.skipped_steps = counters.get("skipped_steps", 0)
-
-    def _check_checkpoint_fits(self, checkpoint: dict) -> None:
-        """Fails with one line when the checkpoint's weights are of another model, before Lightning loads them.
-
-        Lightning's strict loading would stop with a traceback that lists every mismatched
-        tensor (``size mismatch for generator.net.0.weight: ...``). ``fixed_z`` (any number of
-        codes) and left-out metric weights are not part of the model's shape.
-        """
-        own = {k: v.shape for k, v in self.state_dict().items() if k != "fixed_z"}
-        stored = {k: v.shape for k, v in checkpoint.get("state_dict", {}).items() if k != "fixed_z" and hasattr(v, "shape")}
-        mismatched = next((k for k in own.keys() & stored.keys() if own[k] != stored[k]), None)
-        missing, unexpected = sorted(own.keys() - stored.keys()), sorted(stored.keys() - own.keys())
-        if mismatched is None and not (missing and unexpected):
-            return
-        recorded = checkpoint.get("ganzoo_class") or (checkpoint.get("hyper_parameters") or {}).get("_class_path") or "?"
-        recorded, here = str(recorded).rpartition(".")[2], type(self).__qualname__
-        if mismatched is not None:
-            detail = f"{mismatched} has shape {tuple(stored[mismatched])} there, {tuple(own[mismatched])} here"
-        else:
-            detail = f"it has {unexpected[0]} and lacks {missing[0]}"
-        what = f"the checkpoint's {recorded} has other sizes than this one" if recorded == here else (
-            f"the checkpoint holds a {recorded}, not this {here}")
-        raise ConfigError(
-            f"{what} ({detail}); build the model it was trained with (its run's config.yaml: ganzoo fit --config "
-            "<run dir>/config.yaml --ckpt_path ...) or pass a checkpoint of this model"
-        )
 
     def _random_states_of_every_process(self) -> list[dict]:
         """The random states of each process, by rank (Lightning calls checkpoint hooks on every process)."""

@@ -1,0 +1,94 @@
+"""GANModule's checks of bad input that need more than one value: optimizer settings, memory, checkpoints.
+
+Each fails with one :class:`~ganzoo.errors.ConfigError` line before any training step.
+"""
+from __future__ import annotations
+
+import numbers
+import re
+from contextlib import contextmanager
+from typing import Iterator
+
+from torch import nn
+
+from ganzoo.errors import ConfigError, check_number
+
+#: the largest learning rate accepted. Adam moves every weight by up to about lr per step, so
+#: above 1e4 the first update alone throws weights of size ~0.1 out by 1e5 times their scale;
+#: published GANs train at 1e-5..1e-2 and torch's optimizers default to at most 1 (Adadelta,
+#: LBFGS); above 65504 a half-precision update is infinite at the first step, and at 1e300
+#: float32 overflows inside Adam.
+MAX_LEARNING_RATE = 1e4
+
+_EXAMPLES = {"lr": "lr: 0.0002", "betas": "betas: [0.5, 0.999]", "eps": "eps: 1.0e-08", "weight_decay": "weight_decay: 0"}
+
+
+def check_finite_settings(option: str, settings: dict) -> None:
+    """Every number (or list of numbers) of an optimizer's param group or a scheduler's attributes is finite.
+
+    torch checks the signs of lr, betas, eps and weight_decay, but a comparison with NaN is
+    false, so NaN passes, and an infinite lr, weight decay or scheduler factor passes too;
+    each would end the run at its first step, far from the option. ``lr`` is also bounded
+    by :data:`MAX_LEARNING_RATE`.
+
+    Args:
+        option: what the user set, e.g. ``g_optimizer``.
+        settings: ``optimizer.param_groups[0]`` or ``vars(scheduler)``.
+    """
+    for key, value in settings.items():
+        values = value if isinstance(value, (tuple, list)) else [value]
+        if key.startswith("_") or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
+            continue
+        example = _EXAMPLES.get(key, f"leave {key} at its default")
+        for v in values:
+            check_number(f"{option} {key}", v, example, high=MAX_LEARNING_RATE if key == "lr" else None)
+
+
+@contextmanager
+def networks_that_fit_in_memory(latent_dim: int) -> Iterator[None]:
+    """Turns the allocator's failure while G and D are built (``latent_dim: 1000000000``, say) into one line."""
+    try:
+        yield
+    except (RuntimeError, MemoryError) as err:
+        text = str(err)
+        if not isinstance(err, MemoryError) and "allocate" not in text and "out of memory" not in text.lower():
+            raise
+        wanted = re.search(r"allocate (\d+) bytes", text)
+        size = f" (one tensor of {int(wanted[1]) / 2**30:.0f} GiB)" if wanted else ""
+        raise ConfigError(
+            f"the networks do not fit in memory{size} with latent_dim={latent_dim} and these widths; "
+            "lower latent_dim or the hidden sizes (e.g. latent_dim=64)"
+        ) from None
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an error's message, or its type's name when it has none."""
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def check_checkpoint_fits(module: nn.Module, checkpoint: dict) -> None:
+    """Fails with one line when the checkpoint's weights are of another model than ``module``, before they load.
+
+    Lightning's strict loading would stop with a traceback that lists every mismatched
+    tensor (``size mismatch for generator.net.0.weight: ...``). ``fixed_z`` (any number of
+    codes) is not part of the model's shape; weights only ``module`` has (metrics left out
+    of checkpoints, say) are left to Lightning unless the checkpoint also has others.
+    """
+    own = {k: v.shape for k, v in module.state_dict().items() if k != "fixed_z"}
+    stored = {k: v.shape for k, v in checkpoint.get("state_dict", {}).items() if k != "fixed_z" and hasattr(v, "shape")}
+    mismatched = next((k for k in own.keys() & stored.keys() if own[k] != stored[k]), None)
+    missing, unexpected = sorted(own.keys() - stored.keys()), sorted(stored.keys() - own.keys())
+    if mismatched is None and not (missing and unexpected):
+        return
+    recorded = checkpoint.get("ganzoo_class") or (checkpoint.get("hyper_parameters") or {}).get("_class_path") or "?"
+    recorded, here = str(recorded).rpartition(".")[2], type(module).__qualname__
+    if mismatched is not None:
+        detail = f"{mismatched} has shape {tuple(stored[mismatched])} there, {tuple(own[mismatched])} here"
+    else:
+        detail = f"it has {unexpected[0]} and lacks {missing[0]}"
+    what = f"the checkpoint's {recorded} has other sizes than this one" if recorded == here else (
+        f"the checkpoint holds a {recorded}, not this {here}")
+    raise ConfigError(
+        f"{what} ({detail}); build the model it was trained with (its run's config.yaml: ganzoo fit --config "
+        "<run dir>/config.yaml --ckpt_path ...) or pass a checkpoint of this model"
+    )
