@@ -25,7 +25,7 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 from ganzoo.cli_errors import one_line_parse_error
-from ganzoo.errors import ConfigError, check_number
+from ganzoo.errors import ConfigError, check_number, unreadable_checkpoint_reason
 from ganzoo.loggers import run_dir
 from ganzoo.modules.checks import check_checkpoint_fits
 from ganzoo.modules.gan import GANModule
@@ -266,7 +266,7 @@ def check_checkpoint_file(path: Optional[str]) -> None:
     except pickle.UnpicklingError:
         return  # a checkpoint, with objects beyond the safe loader's list: Lightning's loader decides
     except Exception as err:
-        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        reason = unreadable_checkpoint_reason(err)
         raise ConfigError(
             f"--ckpt_path '{path}' is not a readable checkpoint ({reason}); the file is truncated or corrupt: "
             "resume from another one, e.g. the run's previous checkpoint"

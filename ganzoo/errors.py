@@ -78,3 +78,17 @@ def check_number(
     if too_low or too_high:
         raise ConfigError(f"{name} must be a number{bounds}, got {value!r}; e.g. {example}")
     return float(value)
+
+
+def unreadable_checkpoint_reason(err: BaseException) -> str:
+    """Why ``torch.load`` could not read a checkpoint, in words that do not repeat torch's advice.
+
+    torch suggests retrying with ``weights_only=False`` (which runs any code a downloaded
+    file holds), and says only ``[Errno 22] Invalid argument`` for a truncated file.
+    """
+    text = str(err)
+    if type(err).__name__ == "UnpicklingError" or "Weights only load failed" in text:
+        return "it holds objects beyond tensors and plain values, which ganzoo never unpickles"
+    if isinstance(err, (EOFError, OSError)) or "failed finding central directory" in text or "mmap can only" in text:
+        return "it is truncated or is no checkpoint written by torch.save (a zip archive)"
+    return f"{type(err).__name__}: {text.strip().splitlines()[0] if text.strip() else ''}"

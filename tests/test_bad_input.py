@@ -70,6 +70,8 @@ CASES = {
     "generator-latent-size": Case(["fit", "--config", "{injected_g}", *FIT], ("generator", "latent_dim=8", "(N, 8)")),
     "discriminator-input-size": Case(["fit", "--config", "{injected_d}", *FIT], ("discriminator", "(N, 1)", "data shape")),
     "latent-dim-huge": Case(fit("--model.init_args.latent_dim=1000000000"), ("do not fit in memory", "latent_dim=1000000000")),
+    "ckpt-garbage": Case(fit("--ckpt_path={garbage_ckpt}"), ("--ckpt_path", "garbage.ckpt", "not a readable checkpoint")),
+    "ckpt-truncated": Case(fit("--ckpt_path={truncated_ckpt}"), ("--ckpt_path", "truncated.ckpt", "truncated")),
     "ckpt-of-another-model": Case(fit("--ckpt_path={gaussian_ckpt}", config=RING), ("checkpoint", "shape", "generator.")),
     # unreadable data
     "mnist-garbage": Case(fit("--data.init_args.data_dir={garbage_mnist}", *TINY_IMAGES, config=MNIST),
@@ -136,6 +138,9 @@ def files(tmp_path_factory) -> dict:
         (tmp / "mnist" / "MNIST" / "raw" / name).write_bytes(b"not MNIST" * 100)
     paths.update(_image_folders(tmp))
     paths["gaussian_ckpt"], paths["dcgan_ckpt"] = _checkpoints(tmp)
+    paths["garbage_ckpt"], paths["truncated_ckpt"] = tmp / "garbage.ckpt", tmp / "truncated.ckpt"
+    paths["garbage_ckpt"].write_bytes(b"\x80\x04\x95 not a checkpoint")
+    paths["truncated_ckpt"].write_bytes(paths["gaussian_ckpt"].read_bytes()[:20_000])
     return paths
 
 
@@ -213,6 +218,7 @@ def test_bad_input_fails_before_the_work_with_one_line(case, files, tmp_path, ca
     assert code == 2 and len(lines) == 1 and lines[0].startswith("ganzoo: error: "), err[-3000:]
     for fragment in case.fragments:
         assert fragment in lines[0]
+    assert "weights_only" not in lines[0]  # never torch's advice to unpickle an untrusted file
     assert _snapshot(files["a_file"].parent) == before[0]  # nothing the rows share was changed or added
     written = [p for p in _snapshot(tmp_path) if p not in before[1] and "run" not in p.relative_to(tmp_path).parts[:1]]
     assert written == []  # no output, not even a partial one

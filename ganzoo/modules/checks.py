@@ -76,7 +76,7 @@ def check_checkpoint_fits(module: nn.Module, checkpoint: dict) -> None:
     """
     own = {k: v.shape for k, v in module.state_dict().items() if k != "fixed_z"}
     stored = {k: v.shape for k, v in checkpoint.get("state_dict", {}).items() if k != "fixed_z" and hasattr(v, "shape")}
-    mismatched = next((k for k in own.keys() & stored.keys() if own[k] != stored[k]), None)
+    mismatched = next((k for k in own if k in stored and own[k] != stored[k]), None)  # the first, in the module's order
     missing, unexpected = sorted(own.keys() - stored.keys()), sorted(stored.keys() - own.keys())
     if mismatched is None and not (missing and unexpected):
         return
