@@ -23,6 +23,7 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
+from ganzoo.argparsing import check_output_path
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 from ganzoo.cli_errors import one_line_parse_error
 from ganzoo.errors import ConfigError, check_number, unreadable_checkpoint_reason
@@ -197,13 +198,19 @@ def check_trainer_settings(trainer) -> None:
     every = trainer.get("check_val_every_n_epoch")
     if every is not None:
         check_number("trainer.check_val_every_n_epoch", every, "trainer.check_val_every_n_epoch: 1, or null", low=1)
+    if trainer.get("default_root_dir"):  # the run writes there: a folder it cannot create fails now, not after setup
+        check_output_path("trainer.default_root_dir", trainer.default_root_dir, directory=True)
     loggers = trainer.get("logger")
-    for class_path in map(_class_path, loggers if isinstance(loggers, list) else [loggers]):
+    for logger in loggers if isinstance(loggers, list) else [loggers]:
+        class_path = _class_path(logger)
         if class_path.endswith("TensorBoardLogger") and not (find_spec("tensorboard") or find_spec("tensorboardX")):
             raise ConfigError(
                 f"trainer.logger {class_path} needs tensorboard, which is not installed; pip install tensorboard, "
                 "or use ganzoo.WandbLogger or lightning.pytorch.loggers.CSVLogger"
             )
+        save_dir = logger.get("init_args", {}).get("save_dir") if class_path else None
+        if save_dir:
+            check_output_path("trainer.logger.init_args.save_dir", save_dir, directory=True)
 
 
 def _class_path(config) -> str:
