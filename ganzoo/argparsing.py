@@ -56,10 +56,9 @@ def positive_float(text: str) -> float:
 def check_output_path(option: str, path: str | os.PathLike, directory: bool = False) -> Path:
     """Fails with one line, before any work, when the command could not write ``path``.
 
-    Missing parent folders are created (so is ``path`` itself when it is a ``directory``
-    of files to come); then a scratch file is created and removed where the output will
-    go. That probe, unlike ``os.access``, also tells a read-only filesystem, and tells it
-    to root as well.
+    Nothing is created: a scratch file is written and removed in the nearest folder that
+    exists on the way to ``path`` (the writer creates the missing folders below it). The
+    probe, unlike ``os.access``, also tells a read-only filesystem, and tells it to root.
 
     Args:
         option: the option that named the path, e.g. ``--output``.
@@ -70,22 +69,20 @@ def check_output_path(option: str, path: str | os.PathLike, directory: bool = Fa
         ``path`` as a :class:`Path`.
     """
     path = Path(path).expanduser()
-    folder = path if directory else path.parent
     if not directory and path.is_dir():
         raise ConfigError(f"{option} '{path}' is a folder; name a file inside it, e.g. {option} {path / 'out'}{path.suffix}")
-    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
+    folder = path if directory else path.parent
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
         raise ConfigError(
-            f"{option} '{path}' cannot be written: '{blocking}' is a file, not a folder; choose another path, nothing was computed"
+            f"{option} '{path}' cannot be written: '{existing}' is a file, not a folder; choose another path, nothing was computed"
         )
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".ganzoo-write-test-"):
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".ganzoo-write-test-"):
             pass
     except OSError as err:
-        reason = err.strerror or type(err).__name__
         raise ConfigError(
-            f"{option} '{path}' cannot be written ({reason} in '{folder}'); "
+            f"{option} '{path}' cannot be written ({err.strerror or type(err).__name__} in '{existing}'); "
             "choose a folder you can write to, nothing was computed"
         ) from None
     return path

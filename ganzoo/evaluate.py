@@ -90,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[list[str]] = None) -> dict:
     args = parser().parse_args(argv)
-    output = check_output_path("--output", output_path(args))
+    output = check_output_path("--output" if args.output else "--output (by default beside the checkpoint)", output_path(args))
     evaluator = ImageEvaluator(
         metrics=args.metrics, num_fake=args.num_fake, num_real=args.num_real, split=args.split,
         inception_weights=args.inception_weights, classifier=args.classifier, feature=args.feature,

@@ -245,9 +245,25 @@ def test_evaluate_prints_its_figures_when_the_json_cannot_be_written(files, tmp_
     assert files["a_file"].read_text() == "precious"
 
 
+def test_a_read_only_filesystem_is_found_before_the_work(files, tmp_path, capsys):
+    """The write probe tells a read-only mount, to root as well (os.access would say yes)."""
+    mount = tmp_path / "read_only"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(mount)], capture_output=True).returncode != 0:
+        pytest.skip("mounting a read-only tmpfs needs root")
+    try:
+        code, _, err = _run(["generate", str(files["dcgan_ckpt"]), "--output", str(mount / "sub" / "s.png")], False, capsys)
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+    assert code == 2 and err.strip() == (
+        f"ganzoo: error: --output '{mount / 'sub' / 's.png'}' cannot be written (Read-only file system in '{mount}'); "
+        "choose a folder you can write to, nothing was computed"
+    )
+
+
 def test_the_cli_page_lists_every_case():
     """docs/cli.md's table of bad inputs has one row per case here, and no other."""
     page = (ROOT / "docs" / "cli.md").read_text()
     section = page.split("## Bad input: the cases ganzoo checks", 1)[1].split("\n## ", 1)[0]
     listed = re.findall(r"^\| `([\w-]+)` \|", section, flags=re.M)
-    assert sorted(listed) == sorted([*CASES, "evaluate-json-unwritable"])
+    assert sorted(listed) == sorted([*CASES, "evaluate-json-unwritable", "generate-output-read-only"])
