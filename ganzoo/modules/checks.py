@@ -45,8 +45,12 @@ def check_finite_settings(option: str, settings: dict) -> None:
 
 
 @contextmanager
-def networks_that_fit_in_memory(latent_dim: int) -> Iterator[None]:
-    """Turns the allocator's failure while G and D are built (``latent_dim: 1000000000``, say) into one line."""
+def networks_that_fit_in_memory(hparams: dict) -> Iterator[None]:
+    """Turns the allocator's failure while G and D are built (``latent_dim: 1000000000``, say) into one line.
+
+    Args:
+        hparams: the module's hyperparameters; those that size the networks are named.
+    """
     try:
         yield
     except (RuntimeError, MemoryError) as err:
@@ -55,9 +59,9 @@ def networks_that_fit_in_memory(latent_dim: int) -> Iterator[None]:
             raise
         wanted = re.search(r"allocate (\d+) bytes", text)
         size = f" (one tensor of {int(wanted[1]) / 2**30:.0f} GiB)" if wanted else ""
+        sizes = ", ".join(f"{k}={v}" for k, v in hparams.items() if re.search(r"dim|width|shape", k) and v is not None)
         raise ConfigError(
-            f"the networks do not fit in memory{size} with latent_dim={latent_dim} and these widths; "
-            "lower latent_dim or the hidden sizes (e.g. latent_dim=64)"
+            f"the networks do not fit in memory{size} with {sizes}; lower the largest of these (e.g. latent_dim=64)"
         ) from None
 
 

@@ -183,7 +183,7 @@ class GANModule(LightningModule):
         self._check_optimizer_factories()
         self._save_plain_hyperparameters()
 
-        with networks_that_fit_in_memory(latent_dim):
+        with networks_that_fit_in_memory(dict(self.hparams)):
             self.generator = generator if generator is not None else self.build_generator()
             self.discriminator = discriminator if discriminator is not None else self.build_discriminator()
         #: G's moving average (``ema_decay``), or ``None``; never trained by an optimizer.
