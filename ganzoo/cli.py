@@ -171,7 +171,7 @@ class GANZooCLI(LightningCLI):
             checkpoint = torch.load(ckpt_path, map_location="cpu", mmap=True, weights_only=True)
         except Exception:
             return  # check_checkpoint_file and Lightning's loader report an unreadable file
-        check_checkpoint_fits(self.model, checkpoint)
+        check_checkpoint_fits(self.model, checkpoint, strict=self.model.strict_loading)
 
 
 def check_trainer_settings(trainer) -> None:

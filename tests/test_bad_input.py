@@ -262,6 +262,22 @@ def test_a_read_only_filesystem_is_found_before_the_work(files, tmp_path, capsys
     )
 
 
+def test_a_checkpoint_of_other_tensors_is_named_before_it_loads():
+    """Another shape fails any load; a tensor only one side has fails the strict load of fit/test --ckpt_path."""
+    from ganzoo import ConfigError, VanillaGAN
+    from ganzoo.modules.checks import check_checkpoint_fits
+
+    small = {"state_dict": VanillaGAN(g_hidden_dims=[8], d_hidden_dims=[8]).state_dict(), "ganzoo_class": "ganzoo.VanillaGAN"}
+    plain = {"state_dict": VanillaGAN(g_hidden_dims=[16], d_hidden_dims=[16]).state_dict(), "ganzoo_class": "x.VanillaGAN"}
+    averaged = VanillaGAN(g_hidden_dims=[16], d_hidden_dims=[16], ema_decay=0.9)
+    with pytest.raises(ConfigError, match=r"^the checkpoint's VanillaGAN does not match this one \(generator\.net\.0\.weight "
+                                          r"has shape \(8, 64\) there, \(16, 64\) here\); build the model it was trained with"):
+        check_checkpoint_fits(averaged, small)
+    check_checkpoint_fits(averaged, plain)  # only missing tensors: a non-strict load may take it
+    with pytest.raises(ConfigError, match=r"\(it lacks generator_ema\.net\.0\.weight\)"):
+        check_checkpoint_fits(averaged, plain, strict=True)
+
+
 def test_the_cli_page_lists_every_case():
     """docs/cli.md's table of bad inputs has one row per case here, and no other."""
     page = (ROOT / "docs" / "cli.md").read_text()

@@ -70,27 +70,31 @@ def first_line(err: BaseException) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
-def check_checkpoint_fits(module: nn.Module, checkpoint: dict) -> None:
+def check_checkpoint_fits(module: nn.Module, checkpoint: dict, strict: bool = False) -> None:
     """Fails with one line when the checkpoint's weights are of another model than ``module``, before they load.
 
-    Lightning's strict loading would stop with a traceback that lists every mismatched
-    tensor (``size mismatch for generator.net.0.weight: ...``). ``fixed_z`` (any number of
-    codes) is not part of the model's shape; weights only ``module`` has (metrics left out
-    of checkpoints, say) are left to Lightning unless the checkpoint also has others.
+    Lightning's loading would stop with a traceback that lists every mismatched tensor
+    (``size mismatch for generator.net.0.weight: ...``). A tensor of another shape fails any
+    load; with ``strict`` (how ``fit``/``test`` ``--ckpt_path`` load) so does a tensor only one
+    side has. ``fixed_z`` (any number of codes) and metric weights (left out of checkpoints)
+    are not part of the model.
     """
-    own = {k: v.shape for k, v in module.state_dict().items() if k != "fixed_z"}
-    stored = {k: v.shape for k, v in checkpoint.get("state_dict", {}).items() if k != "fixed_z" and hasattr(v, "shape")}
+    skip = tuple(getattr(module, "_metric_prefixes", lambda: [])()) + ("fixed_z",)
+    own = {k: v.shape for k, v in module.state_dict().items() if not k.startswith(skip)}
+    stored = {k: v.shape for k, v in checkpoint.get("state_dict", {}).items() if not k.startswith(skip) and hasattr(v, "shape")}
     mismatched = next((k for k in own if k in stored and own[k] != stored[k]), None)  # the first, in the module's order
-    missing, unexpected = sorted(own.keys() - stored.keys()), sorted(stored.keys() - own.keys())
-    if mismatched is None and not (missing and unexpected):
+    missing, unexpected = [k for k in own if k not in stored], [k for k in stored if k not in own]
+    if mismatched is None and not (strict and (missing or unexpected)):
         return
     recorded = checkpoint.get("ganzoo_class") or (checkpoint.get("hyper_parameters") or {}).get("_class_path") or "?"
     recorded, here = str(recorded).rpartition(".")[2], type(module).__qualname__
     if mismatched is not None:
         detail = f"{mismatched} has shape {tuple(stored[mismatched])} there, {tuple(own[mismatched])} here"
     else:
-        detail = f"it has {unexpected[0]} and lacks {missing[0]}"
-    what = f"the checkpoint's {recorded} has other sizes than this one" if recorded == here else (
+        detail = "; ".join(
+            ([f"it lacks {missing[0]}"] if missing else []) + ([f"it has {unexpected[0]}, this one has not"] if unexpected else [])
+        )
+    what = f"the checkpoint's {recorded} does not match this one" if recorded == here else (
         f"the checkpoint holds a {recorded}, not this {here}")
     raise ConfigError(
         f"{what} ({detail}); build the model it was trained with (its run's config.yaml: ganzoo fit --config "
