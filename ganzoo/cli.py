@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import sys
 from argparse import ArgumentError
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Optional
 
 import yaml
@@ -19,18 +22,21 @@ from jsonargparse.typing import PositiveInt
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
-from lightning.pytorch.utilities.exceptions import SIGTERMException
+from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 
+from ganzoo.argparsing import check_output_path
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 from ganzoo.checkpoint_loading import (  # check_checkpoint_file: re-exported, it lived here
     ClassPolicy,
     check_checkpoint_file,
     check_module_classes,
+    read_checkpoint,
     trusted_modules_of_config,
 )
 from ganzoo.cli_errors import one_line_parse_error
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, check_number
 from ganzoo.loggers import claim_directory, claim_on_rank_zero, release_directory, run_dir
+from ganzoo.modules.checks import check_checkpoint_fits
 from ganzoo.modules.gan import GANModule
 
 
@@ -132,13 +138,19 @@ class GANZooCLI(LightningCLI):
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
 
     def parse_arguments(self, parser, args) -> None:
+        argv = sys.argv[1:] if args is None else args if isinstance(args, (list, tuple)) else []
         try:
             super().parse_arguments(parser, args)
         except ArgumentError as err:
             parsers = [parser, *getattr(self, "_subcommand_parsers", {}).values()]
             known = {option.lstrip("-") for p in parsers for action in p._actions for option in action.option_strings}
-            argv = sys.argv[1:] if args is None else args if isinstance(args, (list, tuple)) else []
             raise ConfigError(one_line_parse_error(str(err), known, _config_files(argv))) from err
+        except UnicodeDecodeError as err:  # jsonargparse reads --config as text and lets this through
+            files = " ".join(_config_files(argv)) or "file"
+            raise ConfigError(
+                f"--config {files} is not a text file ({err.reason} at byte {err.start}); "
+                "pass a YAML file, e.g. one written by ganzoo fit --print_config"
+            ) from None
 
     def _parse_ckpt_path(self) -> None:
         # LightningCLI parses --ckpt_path's hyperparameters into the config here (importing the classes
@@ -172,13 +184,99 @@ class GANZooCLI(LightningCLI):
             )
         if config.get("max_g_steps") and config.trainer.get("max_epochs") is None:
             config.trainer.max_epochs = -1
+        check_trainer_settings(config.trainer)
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
-        trainer = super().instantiate_trainer(**kwargs)
         config = self._subcommand_config()
+        self._check_checkpoint_fits_model(config.get("ckpt_path"))
+        try:
+            trainer = super().instantiate_trainer(**kwargs)
+        except (MisconfigurationException, ValueError) as err:
+            if isinstance(err, ConfigError):
+                raise
+            raise ConfigError(trainer_error_line(err, {**self._get(self.config_init, "trainer", default={})})) from None
         if config.get("max_g_steps"):
             trainer.callbacks.append(MaxGeneratorSteps(config.max_g_steps))
         return trainer
+
+    def _check_checkpoint_fits_model(self, ckpt_path: Optional[str]) -> None:
+        """Fails with one line, before the Trainer starts, when ``--ckpt_path`` holds another model's weights."""
+        if not isinstance(self.model, GANModule) or not ckpt_path or not Path(ckpt_path).is_file():
+            return
+        checkpoint = read_checkpoint(ckpt_path, f"--ckpt_path '{ckpt_path}'")  # mmap: shapes, not the weights
+        check_checkpoint_fits(self.model, checkpoint, strict=self.model.strict_loading)
+
+
+def check_trainer_settings(trainer) -> None:
+    """Trainer settings Lightning accepts at construction but fails on later, or reports in many lines.
+
+    Args:
+        trainer: the parsed ``trainer`` section of the config (a jsonargparse Namespace).
+    """
+    interval = trainer.get("val_check_interval")
+    if interval is not None:
+        example = "trainer.val_check_interval: 500 (batches) or 0.5 (of an epoch)"
+        if isinstance(interval, int) and not isinstance(interval, bool):
+            check_number("trainer.val_check_interval", interval, example, low=1)
+        else:
+            check_number("trainer.val_check_interval", interval, example, low=0, high=1, low_open=True)
+    if trainer.get("enable_checkpointing") is False:
+        for callback in trainer.get("callbacks") or []:
+            class_path = _class_path(callback)
+            if _is_model_checkpoint(class_path):
+                raise ConfigError(
+                    f"trainer.enable_checkpointing=false, but trainer.callbacks has {class_path}, which writes "
+                    "checkpoints; set enable_checkpointing true, or remove that callback from the config"
+                )
+    every = trainer.get("check_val_every_n_epoch")
+    if every is not None:
+        check_number("trainer.check_val_every_n_epoch", every, "trainer.check_val_every_n_epoch: 1, or null", low=1)
+    if trainer.get("default_root_dir"):  # the run writes there: a folder it cannot create fails now, not after setup
+        check_output_path("trainer.default_root_dir", trainer.default_root_dir, directory=True)
+    loggers = trainer.get("logger")
+    for logger in loggers if isinstance(loggers, list) else [loggers]:
+        class_path = _class_path(logger)
+        if class_path.endswith("TensorBoardLogger") and not (find_spec("tensorboard") or find_spec("tensorboardX")):
+            raise ConfigError(
+                f"trainer.logger {class_path} needs tensorboard, which is not installed; pip install tensorboard, "
+                "or use ganzoo.WandbLogger or lightning.pytorch.loggers.CSVLogger"
+            )
+        save_dir = logger.get("init_args", {}).get("save_dir") if class_path else None
+        if save_dir:
+            check_output_path("trainer.logger.init_args.save_dir", save_dir, directory=True)
+
+
+def _class_path(config) -> str:
+    """The class_path of a class given in the config (a Namespace), or "" for a plain value such as ``false``."""
+    return str(config.get("class_path", "")) if hasattr(config, "get") else ""
+
+
+def _is_model_checkpoint(class_path: str) -> bool:
+    """Whether ``class_path`` (already imported by the parser) names a ModelCheckpoint."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    module, _, name = class_path.rpartition(".")
+    found = getattr(sys.modules.get(module), name, None)
+    return isinstance(found, type) and issubclass(found, ModelCheckpoint)
+
+
+def trainer_error_line(err: Exception, settings: dict) -> str:
+    """One line for an error Lightning's Trainer raised at construction, naming the trainer option it is about.
+
+    Lightning names the option in some messages (```max_epochs` must be ...``) and only its
+    value in others (``No supported gpu backend found!`` for ``accelerator: gpu``).
+    """
+    reason = " ".join(str(err).split())
+    named = [key for key in settings if re.search(rf"\b{re.escape(key)}\b", reason)]
+    named += [
+        key for key, value in settings.items()
+        if key not in named and isinstance(value, str) and len(value) > 2 and value.lower() in reason.lower()
+    ]  # fmt: skip
+    plain = (str, int, float, bool, type(None))  # a callback list would print as object addresses
+    options = ", ".join(
+        f"trainer.{key}={settings[key]!r}" if isinstance(settings[key], plain) else f"trainer.{key}" for key in named
+    ) or "the trainer settings"
+    return f"Lightning refuses {options}: {reason}; change {'it' if len(named) == 1 else 'them'} (see ganzoo fit --help)"
 
 
 def _config_files(argv: list[str]) -> list[str]:
@@ -219,6 +317,19 @@ def _cause(err: BaseException, match) -> Optional[BaseException]:
 SIGTERM_EXIT_CODE = 128 + int(signal.SIGTERM)
 
 
+def _one_line(err: ConfigError) -> str:
+    """The message of ``err`` on one line.
+
+    A DataLoader worker's ConfigError reaches the main process re-raised with the worker's
+    traceback in its message (``Caught ConfigError in DataLoader worker process 0 ...``):
+    its last line is the message.
+    """
+    text = str(err).strip()
+    if "Original Traceback" in text:
+        text = text.splitlines()[-1].split("ConfigError: ", 1)[-1]
+    return " ".join(text.split())
+
+
 #: ganzoo's own subcommands, beside LightningCLI's fit/validate/test/predict.
 COMMANDS = {
     "generate": ("ganzoo.generate", "Write samples of a trained checkpoint"),
@@ -254,7 +365,7 @@ def main(args: Optional[list[str]] = None) -> None:
         if config_error is None:
             _exit_if_disk_full(err)
             raise
-        print(f"ganzoo: error: {config_error}", file=sys.stderr)
+        print(f"ganzoo: error: {_one_line(config_error)}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

@@ -292,7 +292,18 @@ def _config_line(problem: ParseProblem, config_files: list[str]) -> str:
         return f"--config {files} is not valid YAML: {'; '.join(where.splitlines())}; fix the file at that line"
     if problem.key == ("config",) and not reason.startswith("Unexpected config"):
         return f"--config: {reason}; pass the path of an existing YAML file (ganzoo fit --print_config writes one)"
+    empty = [path for path in config_files if _is_empty(path)]
+    if empty:
+        return f"--config {' '.join(empty)} is empty; write the options in it as ganzoo fit --print_config does"
     return f"--config {files} is not a mapping of options ({reason}); write it as ganzoo fit --print_config does"
+
+
+def _is_empty(path: str) -> bool:
+    """True where ``path`` is a file that holds no YAML document (nothing, or only comments)."""
+    try:
+        return yaml.safe_load(Path(path).read_text()) is None
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return False
 
 
 def _is_yaml(path: str) -> bool:

@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 
 from lightning.pytorch import LightningDataModule
 
+from ganzoo.argparsing import CommandParser, check_output_path, positive_int
 from ganzoo.checkpoint_loading import ClassPolicy, check_datamodule_classes, import_modules, read_checkpoint
 from ganzoo.errors import ConfigError
 from ganzoo.generate import add_import_argument, load_generator
@@ -74,21 +75,21 @@ def format_table(results: dict[str, float]) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ganzoo evaluate", description="Image metrics of a trained GAN checkpoint.")
+    p = CommandParser(prog="ganzoo evaluate", description="Image metrics of a trained GAN checkpoint.")
     p.add_argument("checkpoint", help="a .ckpt written by ganzoo fit (e.g. <run dir>/checkpoints/last.ckpt)")
     p.add_argument("--metrics", nargs="+", default=["fid"], help=f"any of: {', '.join(METRICS)}; default fid")
-    p.add_argument("--num_fake", type=int, default=10_000, help="generated images; default 10000")
-    p.add_argument("--num_real", type=int, default=None, help="real images of the split; default: all of it")
+    p.add_argument("--num_fake", type=positive_int, default=10_000, help="generated images; default 10000")
+    p.add_argument("--num_real", type=positive_int, default=None, help="real images of the split; default: all of it")
     p.add_argument("--split", default="train", help="train, val or test; default train")
     p.add_argument("--inception_weights", default=None, help="InceptionV3 weights file or its folder (default: torch cache)")
     p.add_argument("--classifier", default=None, help="domain classifier: mnist, digits or a file")
-    p.add_argument("--feature", type=int, default=2048, help="InceptionV3 feature size for FID/KID; default 2048")
+    p.add_argument("--feature", type=positive_int, default=2048, help="InceptionV3 feature size for FID/KID; default 2048")
     p.add_argument("--antialias", action="store_true", help="antialiased resize to 299 px (default: TF1 bilinear, as papers)")
-    p.add_argument("--kid_subsets", type=int, default=100)
-    p.add_argument("--kid_subset_size", type=int, default=1000)
-    p.add_argument("--is_splits", type=int, default=10)
+    p.add_argument("--kid_subsets", type=positive_int, default=100)
+    p.add_argument("--kid_subset_size", type=positive_int, default=1000)
+    p.add_argument("--is_splits", type=positive_int, default=10)
     p.add_argument("--seed", type=int, default=0, help="seed of the latent codes and of KID/IS subsets; default 0")
-    p.add_argument("--batch_size", type=int, default=100, help="images per forward pass; default 100")
+    p.add_argument("--batch_size", type=positive_int, default=100, help="images per forward pass; default 100")
     p.add_argument("--cache_dir", default=None, help="real-statistics cache (default ~/.cache/ganzoo/real_stats)")
     p.add_argument("--no_cache", action="store_true", help="neither read nor write cached real statistics")
     p.add_argument("--data", default=None, help="datamodule class path, when the checkpoint does not record it")
@@ -102,6 +103,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[list[str]] = None) -> dict:
     args = parser().parse_args(argv)
+    output = check_output_path("--output" if args.output else "--output (by default beside the checkpoint)", output_path(args))
     evaluator = ImageEvaluator(
         metrics=args.metrics, num_fake=args.num_fake, num_real=args.num_real, split=args.split,
         inception_weights=args.inception_weights, classifier=args.classifier, feature=args.feature,
@@ -126,15 +128,30 @@ def main(argv: Optional[list[str]] = None) -> dict:
         "device": str(module.device),
         "seconds": round(time.perf_counter() - start, 2),
     }
-    output = Path(args.output) if args.output else Path(args.checkpoint).with_name(Path(args.checkpoint).stem + "_metrics.json")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2))
     print(f"ganzoo evaluate: {type(module).__name__}{module.sampler_description()} after {module.g_steps} generator steps, "
           f"{args.num_fake} generated vs {report['protocol']['num_real']} real ({args.split}), "
           f"real statistics {report['real_statistics']}, {report['seconds']:.1f} s")
-    print(format_table(results))
+    print(format_table(results), flush=True)
+    write_report(report, output)
     print(f"written: {output}")
     return report
+
+
+def output_path(args: argparse.Namespace) -> Path:
+    """``--output``, or ``<checkpoint stem>_metrics.json`` beside the checkpoint."""
+    return Path(args.output) if args.output else Path(args.checkpoint).with_name(Path(args.checkpoint).stem + "_metrics.json")
+
+
+def write_report(report: dict, output: Path) -> None:
+    """Writes the JSON report; one line if it cannot be (the figures are already printed above)."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(report, indent=2))
+    except OSError as err:
+        raise ConfigError(
+            f"--output '{output}' could not be written ({err.strerror or type(err).__name__}); the figures are "
+            "printed above: copy them, or run again with --output in a folder you can write to"
+        ) from None
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from ganzoo.argparsing import CommandParser, check_output_path, positive_int
 from ganzoo.checkpoint_loading import ClassPolicy, check_module_classes, import_modules, read_checkpoint
 from ganzoo.errors import ConfigError
 from ganzoo.modules.gan import GANModule
@@ -86,6 +87,18 @@ def write_samples(
     return [save_png(to_uint8(image).cpu(), path / f"{name}.png") for name, image in zip(names, samples)]
 
 
+#: the output forms of :func:`write_samples`, by suffix; no suffix is a folder of PNGs.
+OUTPUT_SUFFIXES = (".png", ".npz", ".pt")
+
+
+def check_output(output: str) -> None:
+    """Fails with one line, before any sample is drawn, when ``--output`` has an unknown form or cannot be written."""
+    suffix = Path(output).suffix.lower()
+    if suffix and suffix not in OUTPUT_SUFFIXES:
+        raise ConfigError(f"unknown output type '{suffix}' in '{output}'; use .png (a grid), .npz, .pt or a directory")
+    check_output_path("--output", output, directory=not suffix)
+
+
 def parse_labels(module: GANModule, values: Optional[list[str]]) -> Optional[list[int]]:
     """The classes ``--labels`` asks for (``all``: every class); ``None`` when not given."""
     if not values:
@@ -121,20 +134,20 @@ def interpolation(module: GANModule, rows: int, steps: int, seed: int, classes: 
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ganzoo generate", description="Write samples of a trained GAN checkpoint.")
+    p = CommandParser(prog="ganzoo generate", description="Write samples of a trained GAN checkpoint.")
     p.add_argument("checkpoint", help="a .ckpt written by ganzoo fit (e.g. <run dir>/checkpoints/last.ckpt)")
-    p.add_argument("--num_samples", type=int, default=64, help="samples to draw (rows with --interpolate); default 64")
+    p.add_argument("--num_samples", type=positive_int, default=64, help="samples to draw (rows with --interpolate); default 64")
     p.add_argument("--seed", type=int, default=0, help="seed of the latent codes: same seed, same samples; default 0")
     p.add_argument("--output", default="samples.png", help="*.png grid, *.npz, *.pt, or a directory of PNGs")
-    p.add_argument("--nrow", type=int, default=None, help="images per row of a .png grid")
+    p.add_argument("--nrow", type=positive_int, default=None, help="images per row of a .png grid")
     p.add_argument(
         "--labels", nargs="+", default=None, metavar="CLASS",
         help="conditional GANs: one class (all samples of it), several (--num_samples of each, one row per class) "
         "or 'all'; default: the classes in turn",
     )  # fmt: skip
     p.add_argument("--interpolate", action="store_true", help="walk between pairs of codes instead of sampling")
-    p.add_argument("--steps", type=int, default=10, help="samples per interpolation row; default 10")
-    p.add_argument("--batch_size", type=int, default=1024, help="samples per forward pass of G; default 1024")
+    p.add_argument("--steps", type=positive_int, default=10, help="samples per interpolation row; default 10")
+    p.add_argument("--batch_size", type=positive_int, default=1024, help="samples per forward pass of G; default 1024")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... or auto (CUDA when available)")
     p.add_argument("--no_ema", action="store_true", help="sample G itself, not its moving average (when it keeps one)")
     add_import_argument(p)
@@ -150,10 +163,7 @@ def add_import_argument(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Optional[list[str]] = None) -> list[Path]:
     args = parser().parse_args(argv)
-    for name in ("num_samples", "steps", "batch_size"):
-        value = getattr(args, name)
-        if value < 1:
-            raise ConfigError(f"--{name} must be >= 1, got {value}")
+    check_output(args.output)
     module = load_generator(args.checkpoint, args.device, args.imports)
     module.sample_from_ema = not args.no_ema
     classes = parse_labels(module, args.labels)

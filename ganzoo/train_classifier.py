@@ -18,6 +18,7 @@ from typing import Optional
 import torch
 from lightning.pytorch import Callback, Trainer, seed_everything
 
+from ganzoo.argparsing import CommandParser, check_output_path, positive_float, positive_int
 from ganzoo.data.images import DigitsDataModule, ImageDataModule, MNISTDataModule
 from ganzoo.errors import ConfigError, choose_from
 from ganzoo.metrics.domain import DomainClassifier
@@ -26,14 +27,6 @@ from ganzoo.nets.classifier import DigitClassifier
 
 PROG = "ganzoo train-classifier"
 DATASETS = ("digits", "mnist")
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with ganzoo's one-line errors (no usage block), exit code 2."""
-
-    def error(self, message: str):
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
 
 
 class _EpochLines(Callback):
@@ -46,17 +39,17 @@ class _EpochLines(Callback):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Train a digit classifier for the domain evaluator (FID in its features, "
+    p = CommandParser(prog=PROG, description="Train a digit classifier for the domain evaluator (FID in its features, "
                                        "classifier score, conditional accuracy, Stacked MNIST modes).")
     p.add_argument("--data", required=True, help=f"labelled real images: {' or '.join(DATASETS)}")
     p.add_argument("--data-dir", default="data", help="folder holding MNIST/raw/ (mnist only); default data")
     p.add_argument("--out", required=True, help="file to write, e.g. mnist.pt")
-    p.add_argument("--epochs", type=int, default=10, help="passes over the training split; default 10")
+    p.add_argument("--epochs", type=positive_int, default=10, help="passes over the training split; default 10")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and augmentation; default 0")
-    p.add_argument("--image-size", type=int, default=None, help="train at this square size; default: the data's own")
-    p.add_argument("--batch-size", type=int, default=128, help="images per step; default 128")
-    p.add_argument("--lr", type=float, default=3e-3, help="peak Adam learning rate (one-cycle schedule); default 3e-3")
-    p.add_argument("--width", type=int, default=16, help="channels of the first conv stage; default 16")
+    p.add_argument("--image-size", type=positive_int, default=None, help="train at this square size; default: the data's own")
+    p.add_argument("--batch-size", type=positive_int, default=128, help="images per step; default 128")
+    p.add_argument("--lr", type=positive_float, default=3e-3, help="peak Adam learning rate (one-cycle schedule); default 3e-3")
+    p.add_argument("--width", type=positive_int, default=16, help="channels of the first conv stage; default 16")
     return p
 
 
@@ -64,9 +57,6 @@ def datamodule(args: argparse.Namespace) -> ImageDataModule:
     """The labelled images ``args`` name; one line when they cannot be had."""
     if args.data not in DATASETS:
         raise choose_from("--data", args.data, DATASETS)
-    for name in ("epochs", "batch_size", "width"):
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.data == "digits":
         return DigitsDataModule(batch_size=args.batch_size, image_size=args.image_size, seed=0)
     expected = Path(args.data_dir) / MNISTDataModule.expected_file
@@ -112,17 +102,14 @@ def train(args: argparse.Namespace, dm: ImageDataModule, argv: list[str]) -> Dom
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Runs the command; bad input prints ``ganzoo train-classifier: error: ...`` and exits 2."""
+    """Runs the command; bad input raises :class:`ConfigError`, which ``ganzoo`` prints as one line (exit code 2)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
-    try:
-        dm = datamodule(args)
-        dm.setup("fit")
-        start = time.perf_counter()
-        classifier = train(args, dm, argv)
-    except ConfigError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    check_output_path("--out", args.out)  # before the minutes of training, not after
+    dm = datamodule(args)
+    dm.setup("fit")
+    start = time.perf_counter()
+    classifier = train(args, dm, argv)
     path = classifier.save(args.out)
     print(f"{PROG}: {args.data} classifier at {classifier.image_shape[-1]} px, test accuracy "
           f"{classifier.test_accuracy:.4f} on {len(dm.splits['test'])} images, trained in "
@@ -131,4 +118,6 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ganzoo.cli import main as ganzoo_main  # ganzoo's one-line errors, as for `ganzoo train-classifier`
+
+    ganzoo_main(["train-classifier", *sys.argv[1:]])

@@ -263,7 +263,7 @@ def test_train_classifier_end_to_end_on_digits(tmp_path, capsys):
     [
         (["--data", "cifar10"], "unknown --data 'cifar10'; choose one of: digits, mnist"),
         (["--data", "mnist", "--data-dir", "no/such/dir"], "--data-dir 'no/such/dir' holds no MNIST"),
-        (["--data", "digits", "--epochs", "0"], "--epochs must be >= 1, got 0"),
+        (["--data", "digits", "--epochs", "0"], "--epochs must be an integer >= 1, got '0'"),
         (["--data", "digits"], "the following arguments are required: --out"),
     ],
 )
@@ -271,6 +271,6 @@ def test_train_classifier_bad_input_is_one_line(args, message, tmp_path, capsys)
     with pytest.raises(SystemExit) as exit_:
         main(["train-classifier", *args, *([] if "--out" in message else ["--out", str(tmp_path / "x.pt")])])
     err = capsys.readouterr().err.strip()
-    assert exit_.value.code == 2 and err.startswith("ganzoo train-classifier: error: ")
+    assert exit_.value.code == 2 and err.startswith("ganzoo: error: ")
     assert message in err and "\n" not in err
     assert not (tmp_path / "x.pt").exists()

@@ -420,7 +420,7 @@ def test_consecutive_skips_are_checkpointed_and_checked():
     restored.on_load_checkpoint(checkpoint)
     assert restored.consecutive_skips == {"G": 0, "D": 3}
     for bad in (0, -1, 2.5, True):
-        with pytest.raises(ConfigError, match=f"max_consecutive_skips must be an integer >= 1, got {bad!r}"):
+        with pytest.raises(ConfigError, match=f"max_consecutive_skips must be a positive integer, got {bad!r}"):
             NaNDLoss(lambda k: False, max_consecutive_skips=bad)
 
 

@@ -71,7 +71,7 @@ def test_vector_samples_go_to_arrays_not_pictures(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["missing.ckpt"], "checkpoint 'missing.ckpt' not found"),
-    (["{ckpt}", "--num_samples", "0"], "--num_samples must be >= 1, got 0"),
+    (["{ckpt}", "--num_samples", "0"], "--num_samples must be an integer >= 1, got '0'"),
     (["{ckpt}", "--output", "x.jpg"], "unknown output type '.jpg'"),
     (["{bad}"], "is not a readable checkpoint (Unsupported operand"),
     pytest.param(["{ckpt}", "--device", "cuda"], "this machine has no CUDA device; use --device cpu",

@@ -212,7 +212,7 @@ def test_digits():
         (lambda: MNISTDataModule(batch_size=0), "batch_size must be a positive integer, got 0; e.g. batch_size=128"),
         (lambda: CIFAR10DataModule(image_size=-8), "image_size must be a positive integer, got -8"),
         (lambda: DigitsDataModule(num_workers=-1), "num_workers must be a non-negative integer, got -1"),
-        (lambda: DigitsDataModule(val_fraction=1.0), "val_fraction must be in [0, 1), got 1.0"),
+        (lambda: DigitsDataModule(val_fraction=1.0), "val_fraction must be a number in [0, 1), got 1.0"),
         (lambda: ImageFolderDataModule("x", channels=2), "channels must be 1 (grayscale) or 3 (RGB), got 2"),
         (lambda: ImageFolderDataModule("x", crop_size=0), "crop_size must be a positive integer, got 0"),
         (lambda: DigitsDataModule(batch_size=5000).setup(), "batch_size 5000 is larger than the 1617 training"),

@@ -16,7 +16,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from ganzoo.data.resumable import training_loader
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, check_number
 from ganzoo.metrics.toy import gaussian_1d_metrics, mode_coverage
 
 
@@ -33,9 +33,8 @@ class _Samples(Dataset):
         return self.samples[index]
 
 
-def _positive(name: str, value, example: str):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{name} must be positive, got {value!r}; e.g. {example}")
+def _positive(name: str, value, example: str) -> float:
+    return check_number(name, value, example, low=0, low_open=True)
 
 
 class SyntheticDataModule(LightningDataModule):
@@ -122,7 +121,7 @@ class Gaussian1D(SyntheticDataModule):
     def __init__(self, mean: float = 4.0, std: float = 1.25, **kwargs):
         super().__init__(**kwargs)
         _positive("std", std, "std=1.25")
-        self.mean = float(mean)
+        self.mean = check_number("mean", mean, "mean=4.0")
         self.std = float(std)
 
     def sample(self, n: int, rng: torch.Generator) -> Tensor:
@@ -155,6 +154,9 @@ class GaussianMixture2D(SyntheticDataModule):
     def __init__(self, centres: list[list[float]], std: float, **kwargs):
         super().__init__(**kwargs)
         _positive("std", std, "std=0.05")
+        for centre in centres:
+            for coordinate in centre:
+                check_number("centres", coordinate, "centres=[[0.0, 1.0], [1.0, 0.0]]")
         self.centres = torch.as_tensor(centres, dtype=torch.float32)
         self.std = float(std)
 
@@ -187,6 +189,7 @@ class Ring2D(GaussianMixture2D):
 
     def __init__(self, num_modes: int = 8, radius: float = 1.0, std: float = 0.01, **kwargs):
         _positive("num_modes", num_modes, "num_modes=8")
+        _positive("radius", radius, "radius=1.0")
         # 2*pi*k/K for k < K: linspace(0, 2*pi, K) would put the first and last mode on the same point.
         angles = 2 * math.pi * torch.arange(num_modes, dtype=torch.float64) / num_modes
         centres = radius * torch.stack([angles.cos(), angles.sin()], dim=1)
@@ -205,6 +208,7 @@ class Grid2D(GaussianMixture2D):
 
     def __init__(self, size: int = 5, spacing: float = 2.0, std: float = 0.05, **kwargs):
         _positive("size", size, "size=5")
+        _positive("spacing", spacing, "spacing=2.0")
         axis = (torch.arange(size, dtype=torch.float64) - (size - 1) / 2) * spacing
         centres = torch.cartesian_prod(axis, axis)
         super().__init__(centres=centres.tolist(), std=std, **kwargs)

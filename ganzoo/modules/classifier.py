@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 
-from ganzoo.errors import ConfigError, check_nonnegative_int
+from ganzoo.errors import check_nonnegative_int, check_number
 
 
 def random_shift(images: Tensor, max_shift: int, generator: Optional[torch.Generator] = None) -> Tensor:
@@ -96,8 +96,12 @@ class ClassifierModule(LightningModule):
     ):
         super().__init__()
         check_nonnegative_int("max_shift", max_shift, "max_shift=2")
-        if not lr > 0:
-            raise ConfigError(f"lr must be > 0, got {lr!r}; e.g. lr=3e-3")
+        check_number("lr", lr, "lr=3e-3", low=0, low_open=True)
+        check_number("weight_decay", weight_decay, "weight_decay=0", low=0)
+        check_number("resample_prob", resample_prob, "resample_prob=0.5", low=0, high=1)
+        for scale in resample_scales:
+            check_number("resample_scales", scale, "resample_scales=[0.5, 1.25]", low=0, low_open=True)
+        check_number("label_smoothing", label_smoothing, "label_smoothing=0.1", low=0, high=1, high_open=True)
         self.net = net
         self.lr = lr
         self.weight_decay = weight_decay

@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganzoo.errors import ConfigError, check_positive_int
+from ganzoo.errors import ConfigError, check_number, check_positive_int
 from ganzoo.modules.gan import DiscriminatorStep, GANModule
 from ganzoo.nets.conditional import (
     AuxiliaryClassifierDiscriminator,
@@ -75,6 +75,7 @@ class ConditionalGAN(GANModule):
                 "labelled datamodule (MNISTDataModule, DigitsDataModule, an ImageFolder with class subfolders)"
             )
         check_positive_int("num_classes", num_classes, "num_classes=10")
+        check_number("d_dropout", d_dropout, "d_dropout=0.3", low=0, high=1, high_open=True)
         self._backbone = get_backbone(backbone)
         if self._backbone.spatial and len(tuple(data_shape)) != 3:
             raise ConfigError(
@@ -150,9 +151,7 @@ class ACGAN(ConditionalGAN):
     """
 
     def __init__(self, class_weight: float = 1.0, fake_class_loss: bool = True, **kwargs):
-        if isinstance(class_weight, bool) or not isinstance(class_weight, (int, float)) or class_weight < 0:
-            raise ConfigError(f"class_weight must be a number >= 0, got {class_weight!r}; e.g. class_weight=1.0")
-        self.class_weight = float(class_weight)
+        self.class_weight = check_number("class_weight", class_weight, "class_weight=1.0", low=0)
         self.fake_class_loss = fake_class_loss
         super().__init__(**kwargs)
 

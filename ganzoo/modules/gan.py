@@ -17,8 +17,9 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
 from ganzoo.checkpoint_io import install_atomic_checkpoint_io
-from ganzoo.errors import ConfigError, NonFiniteLossError, check_positive_int, choose_from
+from ganzoo.errors import ConfigError, NonFiniteLossError, check_number, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
+from ganzoo.modules.checks import check_checkpoint_fits, check_finite_settings, first_line, networks_that_fit_in_memory
 from ganzoo.priors import get_prior
 from ganzoo.resume import Position, position_after_batch, record_position, restore_position
 from ganzoo.rng import random_states, set_random_states
@@ -170,25 +171,17 @@ class GANModule(LightningModule):
         self._sample_z = get_prior(prior)
         self.loss_fn = get_loss(loss)
         weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
-        if weight < 0:
-            raise ConfigError(f"gradient_penalty must be >= 0, got {gradient_penalty!r}; e.g. gradient_penalty=10")
-        self.gp_weight = float(weight)
+        self.gp_weight = check_number("gradient_penalty", weight, "gradient_penalty=10", low=0)
         self.eval_seed = eval_seed
-        if gradient_clip_norm is not None and (
-            isinstance(gradient_clip_norm, bool) or not isinstance(gradient_clip_norm, (int, float)) or gradient_clip_norm <= 0
-        ):
-            raise ConfigError(f"gradient_clip_norm must be a number > 0, got {gradient_clip_norm!r}; e.g. gradient_clip_norm=1.0")
+        if gradient_clip_norm is not None:
+            check_number("gradient_clip_norm", gradient_clip_norm, "gradient_clip_norm=1.0", low=0, low_open=True)
         self.gradient_clip_norm = gradient_clip_norm
         if on_nonfinite_loss not in NONFINITE_POLICIES:
             raise choose_from("on_nonfinite_loss", on_nonfinite_loss, NONFINITE_POLICIES)
         self.on_nonfinite_loss = on_nonfinite_loss
-        if isinstance(max_consecutive_skips, bool) or not isinstance(max_consecutive_skips, int) or max_consecutive_skips < 1:
-            raise ConfigError(
-                f"max_consecutive_skips must be an integer >= 1, got {max_consecutive_skips!r}; e.g. max_consecutive_skips=100"
-            )
-        self.max_consecutive_skips = max_consecutive_skips
-        if ema_decay is not None and (isinstance(ema_decay, bool) or not isinstance(ema_decay, (int, float)) or not 0 < ema_decay < 1):
-            raise ConfigError(f"ema_decay must be a number in (0, 1), got {ema_decay!r}; e.g. ema_decay=0.999, or leave it out")
+        self.max_consecutive_skips = check_positive_int("max_consecutive_skips", max_consecutive_skips, "max_consecutive_skips=100")
+        if ema_decay is not None:
+            check_number("ema_decay", ema_decay, "ema_decay=0.999, or leave it out", low=0, high=1, low_open=True, high_open=True)
         if isinstance(ema_start, bool) or not isinstance(ema_start, int) or ema_start < 0:
             raise ConfigError(f"ema_start must be an integer >= 0, got {ema_start!r}; e.g. ema_start=0")
         self.ema_decay, self.ema_start = ema_decay, ema_start
@@ -201,8 +194,9 @@ class GANModule(LightningModule):
         self._check_optimizer_factories()
         self._save_plain_hyperparameters()
 
-        self.generator = generator if generator is not None else self.build_generator()
-        self.discriminator = discriminator if discriminator is not None else self.build_discriminator()
+        with networks_that_fit_in_memory(dict(self.hparams)):
+            self.generator = generator if generator is not None else self.build_generator()
+            self.discriminator = discriminator if discriminator is not None else self.build_discriminator()
         #: G's moving average (``ema_decay``), or ``None``; never trained by an optimizer.
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay is not None else None
         #: whether :meth:`generate` and :meth:`decode` use :attr:`generator_ema` by default (when kept).
@@ -231,12 +225,14 @@ class GANModule(LightningModule):
                 raise ConfigError(
                     f"{player}_optimizer cannot be built: {err}; e.g. lr: 0.0002 and betas: [0.5, 0.999]"
                 ) from None
+            check_finite_settings(f"{player}_optimizer", optimizer.param_groups[0])
             if make_scheduler is None:
                 continue
             try:
-                make_scheduler(optimizer)
+                scheduler = make_scheduler(optimizer)
             except (ValueError, TypeError) as err:
                 raise ConfigError(f"{player}_scheduler cannot be built: {err}; check its init_args") from None
+            check_finite_settings(f"{player}_scheduler", vars(scheduler))
 
     def _save_plain_hyperparameters(self) -> None:
         # Under LightningCLI the hparams of injected networks and optimizers are their
@@ -840,13 +836,25 @@ class GANModule(LightningModule):
         device = next(self.generator.parameters(), real).device
         labels = torch.arange(n, device=device) % self.num_classes if self.num_classes else None
         with evaluating(self.generator, self.discriminator):
-            fake = self(self.sample_prior(n).to(device), labels)
+            try:
+                fake = self(self.sample_prior(n).to(device), labels)
+            except RuntimeError as err:  # say, mat1 and mat2 shapes cannot be multiplied
+                raise ConfigError(
+                    f"generator does not take the module's latent codes, shape (N, {self.latent_dim}) for "
+                    f"latent_dim={self.latent_dim} ({first_line(err)}); make the generator's input size equal latent_dim"
+                ) from None
             if fake.shape[1:] != real.shape[1:]:
                 raise ConfigError(
                     f"generator output shape {_shape(fake)} does not match the shape {_shape(real)} of "
                     f"{_source}; make the generator's output shape equal the data shape"
                 )
-            scores = self.discriminator(fake) if labels is None else self.discriminate(fake, labels)
+            try:
+                scores = self.discriminator(fake) if labels is None else self.discriminate(fake, labels)
+            except RuntimeError as err:
+                raise ConfigError(
+                    f"discriminator does not take samples of shape {_shape(fake)}, the shape of {_source} "
+                    f"({first_line(err)}); make the discriminator's input shape equal the data shape"
+                ) from None
             if scores.numel() != n:
                 raise ConfigError(
                     f"discriminator output shape {tuple(scores.shape)} for {n} samples; it must return one "
@@ -913,6 +921,7 @@ class GANModule(LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("state_dict", {})
+        check_checkpoint_fits(self, checkpoint)
         for prefix in self._metric_prefixes():  # left out on saving: keep the module's own
             for key, value in self.state_dict().items():
                 if key.startswith(prefix):

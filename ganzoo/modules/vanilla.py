@@ -5,6 +5,7 @@ from typing import Optional, Sequence
 
 from torch import nn
 
+from ganzoo.errors import check_number
 from ganzoo.modules.gan import GANModule
 from ganzoo.nets.mlp import MLPDiscriminator, MLPGenerator
 
@@ -41,6 +42,7 @@ class VanillaGAN(GANModule):
         d_norm: str = "none",
         **kwargs,
     ):
+        check_number("d_dropout", d_dropout, "d_dropout=0.3", low=0, high=1, high_open=True)
         super().__init__(**kwargs)
 
     def build_generator(self) -> nn.Module:

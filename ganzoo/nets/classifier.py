@@ -10,7 +10,7 @@ from typing import Sequence
 
 from torch import Tensor, nn
 
-from ganzoo.errors import ConfigError, check_positive_int
+from ganzoo.errors import ConfigError, check_number, check_positive_int
 
 
 def _conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
@@ -51,6 +51,7 @@ class DigitClassifier(nn.Module):
         check_positive_int("DigitClassifier num_classes", num_classes, "num_classes=10")
         check_positive_int("DigitClassifier width", width, "width=16")
         check_positive_int("DigitClassifier feature_dim", feature_dim, "feature_dim=128")
+        check_number("DigitClassifier dropout", dropout, "dropout=0.25", low=0, high=1, high_open=True)
         self.image_shape = shape
         self.num_classes = num_classes
         self.width = width

@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganzoo.errors import ConfigError, choose_from
+from ganzoo.errors import ConfigError, check_number, choose_from
 
 ACTIVATIONS = {
     "relu": lambda: nn.ReLU(),
@@ -109,6 +109,7 @@ class MLPDiscriminator(nn.Module):
         super().__init__()
         if norm not in MLP_NORMS:
             raise choose_from("MLP discriminator norm", norm, MLP_NORMS)
+        check_number("MLP discriminator dropout", dropout, "dropout=0.3", low=0, high=1, high_open=True)
         layers: list[nn.Module] = [nn.Flatten()]
         width = math.prod(tuple(in_shape))
         for hidden in _check_widths(hidden_dims):

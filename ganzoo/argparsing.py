@@ -1,0 +1,88 @@
+"""What ganzoo's own commands (generate, evaluate, train-classifier) share on their command line.
+
+- :class:`CommandParser`: argparse whose errors are one :class:`~ganzoo.errors.ConfigError`
+  line (``ganzoo: error: ...``, exit code 2) instead of a usage block;
+- :func:`positive_int`, :func:`positive_float`: argument types that name the bound;
+- :func:`check_output_path`: a command checks that it can write its output before the work.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from ganzoo.errors import ConfigError
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse with ganzoo's one-line errors: a bad argument raises :class:`ConfigError`.
+
+    ``ganzoo.cli.main`` prints it as ``ganzoo: error: <message>`` and exits 2, like a bad
+    value of ``ganzoo fit``; ``--help`` still prints the usage.
+    """
+
+    def error(self, message: str):
+        # argparse writes "argument --num_samples: must be ..."; the option leads the line, as in ganzoo fit's
+        if match := re.fullmatch(r"argument (\S+?)(?:/\S+)?: (.*)", message, flags=re.S):
+            message = f"{match[1]} {match[2]}" if match[2].startswith("must be") else f"{match[1]}: {match[2]}"
+        raise ConfigError(f"{self.prog}: {message}; see {self.prog} --help")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1; the error names the value (argparse adds the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (``nan`` and ``inf`` parse as floats; they are refused here)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def check_output_path(option: str, path: str | os.PathLike, directory: bool = False) -> Path:
+    """Fails with one line, before any work, when the command could not write ``path``.
+
+    Nothing is created: a scratch file is written and removed in the nearest folder that
+    exists on the way to ``path`` (the writer creates the missing folders below it). The
+    probe, unlike ``os.access``, also tells a read-only filesystem, and tells it to root.
+
+    Args:
+        option: the option that named the path, e.g. ``--output``.
+        path: the file (or folder) to be written.
+        directory: ``path`` is a folder the command fills.
+
+    Returns:
+        ``path`` as a :class:`Path`.
+    """
+    path = Path(path).expanduser()
+    if not directory and path.is_dir():
+        raise ConfigError(f"{option} '{path}' is a folder; name a file inside it, e.g. {option} {path / 'out'}{path.suffix}")
+    folder = path if directory else path.parent
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise ConfigError(
+            f"{option} '{path}' cannot be written: '{existing}' is a file, not a folder; choose another path, nothing was computed"
+        )
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".ganzoo-write-test-"):
+            pass
+    except OSError as err:
+        raise ConfigError(
+            f"{option} '{path}' cannot be written ({err.strerror or type(err).__name__} in '{existing}'); "
+            "choose a folder you can write to, nothing was computed"
+        ) from None
+    return path
