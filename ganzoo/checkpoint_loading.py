@@ -198,7 +198,8 @@ class ClassPolicy:
         module_name, _, name = path.rpartition(".")
         module = sys.modules.get(module_name)
         if module is None:
-            raise self.refuse(key, path, f"lives in '{module_name}', a module not imported (loading a checkpoint imports none)")
+            fix = f"if you trust the file and the class is yours, {self.hint.replace('yourmodule', module_name.split('.')[0])}"
+            raise self.refuse(key, path, f"lives in '{module_name}', a module not imported (loading a checkpoint imports none)", fix)
         target = getattr(module, "__dict__", {}).get(name)  # not getattr(): a module's __getattr__ may import
         if target is None:
             raise self.refuse(key, path, f"is not defined in its module '{module_name}'")

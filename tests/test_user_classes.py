@@ -92,7 +92,7 @@ def test_fit_resume_generate_evaluate_a_class_of_my_own_module(tmp_path):
 
     refused = _ganzoo("generate", resumed, "--output", "t.npz", cwd=tmp_path, expect=2).stderr.strip().splitlines()
     assert len(refused) == 1 and "names ganzoo_class = 'mygans.R1DCGAN', which lives in 'mygans', a module not imported" in refused[0]
-    assert refused[0].endswith("pass --import yourmodule") and not (tmp_path / "t.npz").exists()
+    assert refused[0].endswith("pass --import mygans") and not (tmp_path / "t.npz").exists()
 
 
 def test_evaluate_rebuilds_a_kwargs_datamodule_with_every_recorded_argument(tmp_path, monkeypatch):

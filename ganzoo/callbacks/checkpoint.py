@@ -104,7 +104,7 @@ class GANCheckpoint(ModelCheckpoint):
             # Recorded first, so the checkpoint's callback state owns last.ckpt: a resumed run then
             # overwrites it instead of starting a last-v1.ckpt beside it.
             self.last_model_path = path
-            trainer.save_checkpoint(path)
+            trainer.save_checkpoint(path, weights_only=self.save_weights_only)  # said, or Lightning logs a line
             self._last_global_step_saved = trainer.global_step
             return path
         return None
