@@ -24,6 +24,7 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 
+from ganzoo import compat
 from ganzoo.argparsing import check_output_path
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 from ganzoo.checkpoint_loading import (  # check_checkpoint_file: re-exported, it lived here
@@ -123,7 +124,7 @@ class GANZooCLI(LightningCLI):
         """
         trainer = getattr(self, "trainer", None)
         for logger in trainer.loggers if trainer is not None else []:
-            if isinstance(logger, WandbLogger) and logger._experiment is not None and trainer.is_global_zero:
+            if isinstance(logger, WandbLogger) and compat.wandb_run_started(logger) and trainer.is_global_zero:
                 logger.experiment.finish()
 
     def add_arguments_to_parser(self, parser) -> None:
@@ -142,8 +143,7 @@ class GANZooCLI(LightningCLI):
         try:
             super().parse_arguments(parser, args)
         except ArgumentError as err:
-            parsers = [parser, *getattr(self, "_subcommand_parsers", {}).values()]
-            known = {option.lstrip("-") for p in parsers for action in p._actions for option in action.option_strings}
+            known = compat.option_strings([parser, *compat.subcommand_parsers(self)])
             raise ConfigError(one_line_parse_error(str(err), known, _config_files(argv))) from err
         except UnicodeDecodeError as err:  # jsonargparse reads --config as text and lets this through
             files = " ".join(_config_files(argv)) or "file"

@@ -17,6 +17,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.loggers import WandbLogger as LightningWandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
+from ganzoo import compat
 from ganzoo.errors import ConfigError
 
 #: the file that marks a directory as one run's own: who started the run, where and when.
@@ -142,7 +143,7 @@ def log_image(trainer: Trainer, key: str, path: Path) -> None:
     trainer's ``global_step`` counts G and D steps both and would run ahead of them.
     Other loggers (CSV) have no place for pictures: the file in the run directory is the record.
     """
-    step = getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step)
+    step = compat.batches_that_stepped(trainer)
     for logger in trainer.loggers:
         if isinstance(logger, LightningWandbLogger):
             logger.log_image(key=key, images=[str(path)], step=step)

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from ganzoo import compat
 from ganzoo.errors import ConfigError
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
@@ -122,9 +123,7 @@ class InceptionFeatures(nn.Module):
 
     def forward(self, images: Tensor) -> tuple[Tensor, Optional[Tensor]]:
         """Pool features ``(N, feature)`` and unbiased logits ``(N, 1008)`` (or None) of uint8 images ``(N, 3, H, W)``."""
-        # NoTrainInceptionV3.forward returns only the first requested feature; its
-        # torch-fidelity forward returns all of them from one pass through the network.
-        out = self.net._torch_fidelity_forward(images)
+        out = compat.inception_features(self.net, images)
         logits = out[1].reshape(len(images), -1) if self.logits else None
         return out[0].reshape(len(images), -1), logits
 

@@ -16,6 +16,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
+from ganzoo import compat
 from ganzoo.checkpoint_io import install_atomic_checkpoint_io
 from ganzoo.errors import ConfigError, NonFiniteLossError, check_number, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
@@ -319,9 +320,7 @@ class GANModule(LightningModule):
         scaler = self._grad_scaler()
         if scaler is None:
             return 1.0
-        scale_async = getattr(scaler, "_get_scale_async", None)
-        scale = scale_async() if scale_async is not None else None
-        return scale if scale is not None else scaler.get_scale()  # None until the scaler's first use
+        return compat.grad_scaler_scale(scaler)
 
     def real_samples(self, batch: Any) -> Tensor:
         """The real samples ``(N, *S)`` of a batch: the batch itself or its first element."""
@@ -673,8 +672,7 @@ class GANModule(LightningModule):
         which doubled the time of a small GAN's step; values of the other batches are
         never written, so they are not built.
         """
-        connector = getattr(self.trainer, "_logger_connector", None)
-        return bool(getattr(connector, "should_update_logs", True))
+        return compat.should_update_logs(self.trainer)
 
     @torch.no_grad()
     def _d_statistics(self, stage: str, d_step: DiscriminatorStep) -> dict[str, Tensor]:
@@ -813,7 +811,7 @@ class GANModule(LightningModule):
         strategy = self.trainer.strategy
         if not isinstance(strategy, DDPStrategy):
             return
-        ddp_kwargs = getattr(strategy, "_ddp_kwargs", None)
+        ddp_kwargs = compat.ddp_kwargs(strategy)
         if ddp_kwargs is None:
             rank_zero_warn(
                 "ganzoo could not enable DDP's find_unused_parameters on this Lightning version; pass "
