@@ -67,3 +67,13 @@ __all__ = [
     "list_gans",
     "mode_coverage",
 ]
+
+# The commands moved to ganzoo.commands; their old module names stay importable as the same modules
+# (``from ganzoo.generate import load_generator``, and a monkeypatch there reaches the command).
+import sys as _sys  # noqa: E402
+
+from ganzoo.commands import evaluate as _evaluate, generate as _generate, train_classifier as _train_classifier  # noqa: E402
+
+_sys.modules.update({f"ganzoo.{m.__name__.rpartition('.')[2]}": m for m in (_evaluate, _generate, _train_classifier)})
+evaluate, generate, train_classifier = _evaluate, _generate, _train_classifier
+del _sys, _evaluate, _generate, _train_classifier

@@ -22,7 +22,7 @@ from lightning.pytorch import LightningDataModule
 from ganzoo.argparsing import CommandParser, check_output_path, positive_int
 from ganzoo.checkpoint_loading import ClassPolicy, check_datamodule_classes, import_modules, read_checkpoint
 from ganzoo.errors import ConfigError
-from ganzoo.generate import add_import_argument, load_generator
+from ganzoo.commands.generate import add_import_argument, load_generator
 from ganzoo.metrics.evaluator import METRICS, ImageEvaluator, module_sampler
 
 
