@@ -1,7 +1,7 @@
 """FID throughput: ganzoo's evaluation path against torch-fidelity on the same images and weights.
 
 Both compute the FID of ``--num`` generated-like images against ``--num`` real MNIST
-images (or synthetic images without ``--data-dir``) with the same InceptionV3 weights:
+images (or synthetic images without ``--data_dir``) with the same InceptionV3 weights:
 
 - ``torch-fidelity``: ``torch_fidelity.calculate_metrics(fid=True)`` on two datasets of
   uint8 images, its cache off;
@@ -12,16 +12,17 @@ images (or synthetic images without ``--data-dir``) with the same InceptionV3 we
 
 Prints a Markdown table: seconds, images per second (images through the network
 divided by seconds) and the ratio of ganzoo's time to torch-fidelity's, plus the two
-FIDs (they must agree). Without ``--inception-weights`` (or the file in the torch cache)
+FIDs (they must agree). Without ``--inception_weights`` (or the file in the torch cache)
 it uses random InceptionV3 weights: the speed is the same, the FID values mean nothing.
 
     python benchmarks/fid_throughput.py --num 64                       # CPU, ~1 min a row
-    python benchmarks/fid_throughput.py --num 2000 --device cuda --data-dir ../shared/data
+    python benchmarks/fid_throughput.py --num 2000 --device cuda --data_dir ../shared/data
 """
 from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ import torch
 import torch_fidelity
 from torch.utils.data import Dataset
 
+from ganzoo.argparsing import dashed, respell
 from ganzoo.errors import ConfigError
 from ganzoo.metrics import ImageEvaluator, find_inception_weights, save_random_inception_weights
 from ganzoo.viz import to_uint8
@@ -81,11 +83,11 @@ def weights_file(path, scratch: Path) -> tuple[str, str]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--num", type=int, default=64, help="real and generated images each")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch_size", type=int, default=32)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--data-dir", default=None, help="MNIST folder (torchvision layout); synthetic images otherwise")
-    p.add_argument("--inception-weights", default=None)
-    args = p.parse_args()
+    p.add_argument("--data_dir", default=None, help="MNIST folder (torchvision layout); synthetic images otherwise")
+    p.add_argument("--inception_weights", default=None)
+    args = p.parse_args(respell(sys.argv[1:], dashed("--batch_size", "--data_dir", "--inception_weights")))
     scratch = Path(tempfile.mkdtemp(prefix="ganzoo_fid_bench_"))
     weights, network = weights_file(args.inception_weights, scratch)
     real, fake = image_sets(args.num, args.data_dir)

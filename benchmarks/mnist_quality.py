@@ -9,26 +9,29 @@ MNIST classifier (trained on the 60,000 training digits; 99.62% on the 10,000 te
 - ``fd_mnist``: Fréchet distance to the training digits in the classifier's features;
 - ``classifier_score``: the Inception Score's formula on the classifier (at most 10),
   with ``classes_covered``;
-- ``fid`` (Inception FID against the training digits), only with ``--inception-weights``.
+- ``fid`` (Inception FID against the training digits), only with ``--inception_weights``.
 
 Prints a Markdown table with the training time. Each recipe's result is kept in
 ``<out>/<recipe>.json``; ``--reuse`` prints the table from those files without
 training, so recipes may be trained by separate processes (one per core) and
 reported together.
 
-    python benchmarks/mnist_quality.py --data-dir ../shared/data                      # all four, one after the other
-    python benchmarks/mnist_quality.py --data-dir ../shared/data --recipes dcgan_mnist --max-g-steps 3000
-    python benchmarks/mnist_quality.py --data-dir ../shared/data --reuse              # the table of finished runs
+    python benchmarks/mnist_quality.py --data_dir ../shared/data                      # all four, one after the other
+    python benchmarks/mnist_quality.py --data_dir ../shared/data --recipes dcgan_mnist --max_g_steps 3000
+    python benchmarks/mnist_quality.py --data_dir ../shared/data --reuse              # the table of finished runs
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
 
 from _common import fit, machine, training_parser
+
+from ganzoo.argparsing import dashed, respell
 
 RECIPES = ("dcgan_mnist", "cgan_mnist", "acgan_mnist", "projgan_mnist")
 CONDITIONAL = {"cgan_mnist", "acgan_mnist", "projgan_mnist"}
@@ -91,16 +94,16 @@ def table(results: list[dict]) -> str:
 
 def main() -> None:
     p = training_parser(__doc__, RECIPES, RECIPES, "bench_mnist")
-    p.add_argument("--data-dir", required=True, help="directory holding MNIST/raw (e.g. ../shared/data)")
-    p.add_argument("--max-g-steps", type=int, default=None, help="override the recipes' max_g_steps")
-    p.add_argument("--num-fake", type=int, default=10_000, help="samples scored per recipe, balanced over the digits")
-    p.add_argument("--inception-weights", default=None, help="InceptionV3 weights file: also measure FID")
-    args = p.parse_args()
+    p.add_argument("--data_dir", required=True, help="directory holding MNIST/raw (e.g. ../shared/data)")
+    p.add_argument("--max_g_steps", type=int, default=None, help="override the recipes' max_g_steps")
+    p.add_argument("--num_fake", type=int, default=10_000, help="samples scored per recipe, balanced over the digits")
+    p.add_argument("--inception_weights", default=None, help="InceptionV3 weights file: also measure FID")
+    args = p.parse_args(respell(sys.argv[1:], dashed("--data_dir", "--max_g_steps", "--num_fake", "--inception_weights")))
     args.out.mkdir(parents=True, exist_ok=True)
     results = [run(recipe, args) for recipe in args.recipes]
     print(f"\n{machine(args.threads)}")
-    steps = f" --max-g-steps {args.max_g_steps}" if args.max_g_steps else ""
-    print(f"Command: python benchmarks/mnist_quality.py --data-dir {args.data_dir} --recipes {' '.join(args.recipes)}{steps}\n")
+    steps = f" --max_g_steps {args.max_g_steps}" if args.max_g_steps else ""
+    print(f"Command: python benchmarks/mnist_quality.py --data_dir {args.data_dir} --recipes {' '.join(args.recipes)}{steps}\n")
     print(table(results))
 
 

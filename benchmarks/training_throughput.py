@@ -7,7 +7,7 @@ batch. Two workloads:
 - ``mlp-gaussian1d``: the 1-D recipe's MLPs on the in-memory Gaussian (tiny steps,
   where the loop's own overhead shows most);
 - ``dcgan-mnist``: a DCGAN at 28 px (widths ``--width``) on the real MNIST training
-  images read from ``--data-dir`` through ``MNISTDataModule``.
+  images read from ``--data_dir`` through ``MNISTDataModule``.
 
 Only the training loop is timed (from the first batch to the last). Prints a Markdown
 table: generator steps and samples per second, median over several interleaved runs,
@@ -15,8 +15,8 @@ and the ratio to the plain loop that, like GANModule, does not compute D's weigh
 gradients during G's step (PyTorch's DCGAN tutorial does, and is shown too).
 
     python benchmarks/training_throughput.py            # mlp-gaussian1d, defaults below
-    python benchmarks/training_throughput.py --steps 2000 --repeats 5 --width 64 --batch-size 256
-    python benchmarks/training_throughput.py --workload dcgan-mnist --steps 100 --width 32 --batch-size 64
+    python benchmarks/training_throughput.py --steps 2000 --repeats 5 --width 64 --batch_size 256
+    python benchmarks/training_throughput.py --workload dcgan-mnist --steps 100 --width 32 --batch_size 64
     python benchmarks/training_throughput.py --accelerator gpu   # both loops on the first CUDA device
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ import argparse
 import logging
 import platform
 import statistics
+import sys
 import time
 import warnings
 
@@ -45,6 +46,7 @@ from ganzoo import (
     MNISTDataModule,
     VanillaGAN,
 )
+from ganzoo.argparsing import dashed, respell
 
 
 def device_of(args) -> torch.device:
@@ -140,16 +142,16 @@ def ganmodule_loop(args, logger: bool) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workload", choices=("mlp-gaussian1d", "dcgan-mnist"), default="mlp-gaussian1d")
-    parser.add_argument("--data-dir", default="../shared/data", help="where MNIST lies (dcgan-mnist)")
+    parser.add_argument("--data_dir", default="../shared/data", help="where MNIST lies (dcgan-mnist)")
     parser.add_argument("--steps", type=int, default=2000, help="generator steps per run")
     parser.add_argument("--repeats", type=int, default=5, help="runs per loop; the median is reported")
     parser.add_argument("--width", type=int, default=64, help="MLP: hidden width (two layers); DCGAN: g_width = d_width")
-    parser.add_argument("--latent-dim", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--latent_dim", type=int, default=8)
+    parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument("--log-dir", default="/tmp/ganzoo-benchmark-logs")
-    args = parser.parse_args()
+    parser.add_argument("--log_dir", default="/tmp/ganzoo-benchmark-logs")
+    args = parser.parse_args(respell(sys.argv[1:], dashed("--data_dir", "--latent_dim", "--batch_size", "--log_dir")))
     warnings.filterwarnings("ignore")
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.ERROR)

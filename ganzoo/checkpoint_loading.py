@@ -5,8 +5,10 @@ People download GAN checkpoints from strangers. A checkpoint that loads cleanly 
 ``ganzoo_datamodule``, the ``class_path`` of G, D, the optimizers, ...) that a loader would
 import and call with the checkpoint's arguments. Every ganzoo loading path
 (:meth:`GANModule.load_from_checkpoint <ganzoo.GANModule.load_from_checkpoint>`,
-``ganzoo generate``, ``ganzoo evaluate``, ``ganzoo fit/validate/test/predict --ckpt_path``)
-goes through this module, which applies one policy:
+``ganzoo generate``, ``ganzoo evaluate`` (the module and the datamodule it rebuilds),
+``ganzoo fit/validate/test/predict --ckpt_path`` (the classes, then the shapes against the
+configured model, both before the Trainer starts) goes through this module, which applies
+one policy:
 
 1. The file is read with ``torch.load(weights_only=True, mmap=True, map_location="cpu")``:
    tensors and plain containers only. A missing, empty, truncated or garbage file, or one
@@ -35,7 +37,17 @@ goes through this module, which applies one policy:
 Anything else (``subprocess.Popen``, ``os.system``, builtins, torch-fidelity's InceptionV3
 extractor, a module not yet imported) is refused with one :class:`~ganzoo.errors.ConfigError`
 line naming the key and the class. The file is read twice (here, then by Lightning's
-loader); swapping it between the two reads is outside this policy.
+loader); swapping it between the two reads is outside this policy. ``ganzoo generate`` checks
+the file with the command's policy (a refusal says ``--import``) before
+:meth:`GANModule.load_from_checkpoint` checks it again with the same trusted modules.
+
+What else ganzoo reads with ``torch.load``, and why not through here: files that name no
+class and are no Lightning checkpoint, each read with ``weights_only=True`` where it is
+defined, into a fixed architecture: a domain classifier written by ``ganzoo train-classifier``
+(:meth:`ganzoo.metrics.domain.DomainClassifier.load`, tagged by its format),
+InceptionV3 weights (:mod:`ganzoo.metrics.inception`, checked before torch-fidelity
+unpickles them), and the cache of real statistics (:mod:`ganzoo.metrics.real_stats`,
+recomputed when unreadable). ``ganzoo train-classifier`` reads no checkpoint.
 """
 from __future__ import annotations
 

@@ -262,7 +262,7 @@ def test_train_classifier_end_to_end_on_digits(tmp_path, capsys):
     "args, message",
     [
         (["--data", "cifar10"], "unknown --data 'cifar10'; choose one of: digits, mnist"),
-        (["--data", "mnist", "--data-dir", "no/such/dir"], "--data-dir 'no/such/dir' holds no MNIST"),
+        (["--data", "mnist", "--data_dir", "no/such/dir"], "--data_dir 'no/such/dir' holds no MNIST"),
         (["--data", "digits", "--epochs", "0"], "--epochs must be an integer >= 1, got '0'"),
         (["--data", "digits"], "the following arguments are required: --out"),
     ],

@@ -155,4 +155,6 @@ def write_report(report: dict, output: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    from ganzoo.cli import main as ganzoo_main  # ganzoo's one-line errors, as for `ganzoo evaluate`
+
+    ganzoo_main(["evaluate", *sys.argv[1:]])

@@ -1,7 +1,7 @@
 """``ganzoo train-classifier``: trains the domain evaluator's classifier on labelled real images.
 
-    ganzoo train-classifier --data mnist --data-dir ../shared/data --out mnist.pt --epochs 10
-    ganzoo train-classifier --data digits --image-size 16 --out digits.pt --epochs 60
+    ganzoo train-classifier --data mnist --data_dir ../shared/data --out mnist.pt --epochs 10
+    ganzoo train-classifier --data digits --image_size 16 --out digits.pt --epochs 60
 
 Measures the accuracy on the test split (MNIST: the official 10,000; digits: the
 held-out split of :class:`~ganzoo.data.DigitsDataModule`), records it in the file and
@@ -18,7 +18,7 @@ from typing import Optional
 import torch
 from lightning.pytorch import Callback, Trainer, seed_everything
 
-from ganzoo.argparsing import CommandParser, check_output_path, positive_float, positive_int
+from ganzoo.argparsing import CommandParser, check_output_path, dashed, positive_float, positive_int
 from ganzoo.data.images import DigitsDataModule, ImageDataModule, MNISTDataModule
 from ganzoo.errors import ConfigError, choose_from
 from ganzoo.metrics.domain import DomainClassifier
@@ -39,15 +39,19 @@ class _EpochLines(Callback):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = CommandParser(prog=PROG, description="Train a digit classifier for the domain evaluator (FID in its features, "
-                                       "classifier score, conditional accuracy, Stacked MNIST modes).")
+    p = CommandParser(
+        prog=PROG,
+        description="Train a digit classifier for the domain evaluator (FID in its features, classifier score, "
+        "conditional accuracy, Stacked MNIST modes).",
+        old_spellings=dashed("--data_dir", "--image_size", "--batch_size"),  # before ganzoo spelled options as fit does
+    )
     p.add_argument("--data", required=True, help=f"labelled real images: {' or '.join(DATASETS)}")
-    p.add_argument("--data-dir", default="data", help="folder holding MNIST/raw/ (mnist only); default data")
+    p.add_argument("--data_dir", default="data", help="folder holding MNIST/raw/ (mnist only); default data")
     p.add_argument("--out", required=True, help="file to write, e.g. mnist.pt")
     p.add_argument("--epochs", type=positive_int, default=10, help="passes over the training split; default 10")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and augmentation; default 0")
-    p.add_argument("--image-size", type=positive_int, default=None, help="train at this square size; default: the data's own")
-    p.add_argument("--batch-size", type=positive_int, default=128, help="images per step; default 128")
+    p.add_argument("--image_size", type=positive_int, default=None, help="train at this square size; default: the data's own")
+    p.add_argument("--batch_size", type=positive_int, default=128, help="images per step; default 128")
     p.add_argument("--lr", type=positive_float, default=3e-3, help="peak Adam learning rate (one-cycle schedule); default 3e-3")
     p.add_argument("--width", type=positive_int, default=16, help="channels of the first conv stage; default 16")
     return p
@@ -61,7 +65,7 @@ def datamodule(args: argparse.Namespace) -> ImageDataModule:
         return DigitsDataModule(batch_size=args.batch_size, image_size=args.image_size, seed=0)
     expected = Path(args.data_dir) / MNISTDataModule.expected_file
     if not expected.is_file():
-        raise ConfigError(f"--data-dir '{args.data_dir}' holds no MNIST (expected {expected}); "
+        raise ConfigError(f"--data_dir '{args.data_dir}' holds no MNIST (expected {expected}); "
                           "pass the folder that holds MNIST/raw/ in torchvision's layout")
     return MNISTDataModule(data_dir=args.data_dir, batch_size=args.batch_size, image_size=args.image_size)
 
