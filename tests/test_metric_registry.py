@@ -103,3 +103,16 @@ def test_the_callback_takes_an_evaluator_or_its_settings_not_both():
     assert ImageMetrics(evaluator=evaluator).evaluator is evaluator
     with pytest.raises(ConfigError, match=r"give evaluator or its settings \(num_fake\), not both"):
         ImageMetrics(evaluator=evaluator, num_fake=10)
+
+
+def test_a_config_file_gives_the_callback_its_settings_flat_or_an_evaluator():
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser()
+    parser.add_argument("--callback", type=ImageMetrics)
+    flat = {"class_path": "ganzoo.ImageMetrics", "init_args": {"every_n_steps": 3, "metrics": ["kid"], "num_fake": 20}}
+    nested = {"class_path": "ganzoo.ImageMetrics", "init_args": {"every_n_steps": 3, "evaluator": {
+        "class_path": "ganzoo.ImageEvaluator", "init_args": {"metrics": ["kid"], "num_fake": 20}}}}
+    for spec in (flat, nested):
+        callback = parser.instantiate_classes(parser.parse_object({"callback": spec})).callback
+        assert (callback.evaluator.metrics, callback.evaluator.num_fake, callback.every_n_steps) == (["kid"], 20, 3)

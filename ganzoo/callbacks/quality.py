@@ -1,6 +1,7 @@
 """FID, KID, IS and domain-classifier metrics of an image GAN, evaluated during validation."""
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from typing import Optional
@@ -10,6 +11,13 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from ganzoo.errors import ConfigError, check_positive_int
 from ganzoo.loggers import run_dir
 from ganzoo.metrics.evaluator import ImageEvaluator, module_sampler
+
+
+def _changed(settings: dict) -> list[str]:
+    """The evaluator settings that differ from ImageEvaluator's defaults (a config file spells out every one)."""
+    defaults = {name: p.default for name, p in inspect.signature(ImageEvaluator).parameters.items()}
+    as_list = lambda v: list(v) if isinstance(v, (list, tuple)) else v  # noqa: E731 - YAML gives lists for tuples
+    return [name for name, value in settings.items() if name not in defaults or as_list(value) != as_list(defaults[name])]
 
 
 class ImageMetrics(Callback):
@@ -59,8 +67,8 @@ class ImageMetrics(Callback):
             raise ConfigError(
                 f"give every_n_steps ({every_n_steps}) or every_n_epochs ({every_n_epochs}), not both"
             )
-        if evaluator is not None and settings:
-            raise ConfigError(f"give evaluator or its settings ({', '.join(settings)}), not both")
+        if evaluator is not None and _changed(settings):
+            raise ConfigError(f"give evaluator or its settings ({', '.join(_changed(settings))}), not both")
         self.evaluator = evaluator if evaluator is not None else ImageEvaluator(**settings)
         self.every_n_steps = every_n_steps
         self.every_n_epochs = every_n_epochs

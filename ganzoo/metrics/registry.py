@@ -11,7 +11,8 @@ everything else the evaluator needs to know about it::
 - ``features``: the named features it reads (:data:`FEATURES`: InceptionV3's pool
   features or logits, the domain classifier's features or probabilities, the bytes);
   the first one is the one its real statistics are taken of. The evaluator loads the
-  networks those features need and pushes each image through them once for all metrics.
+  network those features need (``extractor``, by default the first feature's) and pushes
+  each image through it once for all metrics.
 - ``real``: the real statistics it needs of that feature: ``"mean_cov"`` (torchmetrics
   FID's sums of features and of their outer products), ``"features"`` (the rows
   themselves, for KID) or ``None``; they are cached on disk under
@@ -19,6 +20,7 @@ everything else the evaluator needs to know about it::
 - ``keys``: the names its values are reported under, from the protocol's parts
   (:class:`KeyParts`): ``fid_10k_train`` is 10,000 generated images against the whole
   training split, ``fid_10k_train5k`` against its first 5,000.
+- ``labels``, ``check``: see :class:`Metric`.
 - the function returns one value per key, in the same order.
 
 Every value comes from torchmetrics' public API (``update``, ``merge_state``, ``compute``)
