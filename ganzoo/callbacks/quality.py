@@ -1,15 +1,23 @@
 """FID, KID, IS and domain-classifier metrics of an image GAN, evaluated during validation."""
 from __future__ import annotations
 
+import inspect
 import json
 import time
-from typing import Optional, Union
+from typing import Optional
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from ganzoo.errors import ConfigError, check_positive_int
 from ganzoo.loggers import run_dir
 from ganzoo.metrics.evaluator import ImageEvaluator, module_sampler
+
+
+def _changed(settings: dict) -> list[str]:
+    """The evaluator settings that differ from ImageEvaluator's defaults (a config file spells out every one)."""
+    defaults = {name: p.default for name, p in inspect.signature(ImageEvaluator).parameters.items()}
+    as_list = lambda v: list(v) if isinstance(v, (list, tuple)) else v  # noqa: E731 - YAML gives lists for tuples
+    return [name for name, value in settings.items() if name not in defaults or as_list(value) != as_list(defaults[name])]
 
 
 class ImageMetrics(Callback):
@@ -31,48 +39,25 @@ class ImageMetrics(Callback):
     91 MB of Inception weights never enter a checkpoint.
 
     Args:
-        metrics: metric names (``fid``, ``kid``, ``is``, ``fd_classifier``,
-            ``classifier_score``, ``class_accuracy``, ``stacked_modes``).
         every_n_steps: generator steps between evaluations.
         every_n_epochs: epochs between evaluations (used when ``every_n_steps`` is None;
             both None: every validation).
-        num_fake: generated images per evaluation.
-        num_real: real images from ``split``; ``None`` uses the whole split.
-        split: the real images' split: ``train``, ``val`` or ``test``.
-        inception_weights: the InceptionV3 weights file or its folder; ``None`` looks in
-            the torch hub cache.
-        classifier: the domain classifier: ``mnist``, ``digits`` or a file.
-        feature: InceptionV3 feature size for FID and KID (2048 in the papers).
-        antialias: antialiased resize to 299 px; ``True`` adds ``_aa`` to the keys.
-        kid_subsets: KID's random subsets.
-        kid_subset_size: images in each KID subset.
-        is_splits: splits of the Inception Score.
-        seed: seed of the latent codes, the labels' order and KID/IS's subsets.
-        batch_size: images per forward pass.
-        cache_dir: folder of the real-statistics cache; ``None``: ``$GANZOO_CACHE/real_stats``,
-            else ``~/.cache/ganzoo/real_stats``.
         verbose: print each evaluation's values.
+        evaluator: an :class:`~ganzoo.metrics.ImageEvaluator` to use, instead of ``settings``.
+        **settings: the evaluator's arguments, as :class:`~ganzoo.metrics.ImageEvaluator`
+            takes them (``metrics``, ``num_fake``, ``num_real``, ``split``,
+            ``inception_weights``, ``classifier``, ``feature``, ``antialias``, ``kid_subsets``,
+            ``kid_subset_size``, ``is_splits``, ``seed``, ``batch_size``, ``cache_dir``,
+            ``use_cache``); in a YAML they sit beside ``every_n_steps`` in ``init_args``.
     """
 
     def __init__(
         self,
-        metrics: Union[list[str], str] = "fid",
         every_n_steps: Optional[int] = None,
         every_n_epochs: Optional[int] = None,
-        num_fake: int = 10_000,
-        num_real: Optional[int] = None,
-        split: str = "train",
-        inception_weights: Optional[str] = None,
-        classifier: Optional[str] = None,
-        feature: int = 2048,
-        antialias: bool = False,
-        kid_subsets: int = 100,
-        kid_subset_size: int = 1000,
-        is_splits: int = 10,
-        seed: int = 0,
-        batch_size: int = 100,
-        cache_dir: Optional[str] = None,
         verbose: bool = True,
+        evaluator: Optional[ImageEvaluator] = None,
+        **settings,
     ):
         if every_n_steps is not None:
             check_positive_int("every_n_steps", every_n_steps, "every_n_steps=5000")
@@ -82,12 +67,9 @@ class ImageMetrics(Callback):
             raise ConfigError(
                 f"give every_n_steps ({every_n_steps}) or every_n_epochs ({every_n_epochs}), not both"
             )
-        self.evaluator = ImageEvaluator(
-            metrics=metrics, num_fake=num_fake, num_real=num_real, split=split,
-            inception_weights=inception_weights, classifier=classifier, feature=feature, antialias=antialias,
-            kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, is_splits=is_splits, seed=seed,
-            batch_size=batch_size, cache_dir=cache_dir,
-        )
+        if evaluator is not None and _changed(settings):
+            raise ConfigError(f"give evaluator or its settings ({', '.join(_changed(settings))}), not both")
+        self.evaluator = evaluator if evaluator is not None else ImageEvaluator(**settings)
         self.every_n_steps = every_n_steps
         self.every_n_epochs = every_n_epochs
         self.verbose = verbose

@@ -104,13 +104,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> dict:
     args = parser().parse_args(argv)
     output = check_output_path("--output" if args.output else "--output (by default beside the checkpoint)", output_path(args))
-    evaluator = ImageEvaluator(
-        metrics=args.metrics, num_fake=args.num_fake, num_real=args.num_real, split=args.split,
-        inception_weights=args.inception_weights, classifier=args.classifier, feature=args.feature,
-        antialias=args.antialias, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
-        is_splits=args.is_splits, seed=args.seed, batch_size=args.batch_size, cache_dir=args.cache_dir,
-        use_cache=not args.no_cache,
-    )
+    evaluator = ImageEvaluator.from_args(args, use_cache=not args.no_cache)
     datamodule = load_datamodule(args.checkpoint, args.data, args.data_dir, args.imports)
     module = load_generator(args.checkpoint, args.device, args.imports)
     module.sample_from_ema = not args.no_ema

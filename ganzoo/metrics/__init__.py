@@ -2,6 +2,7 @@
 from ganzoo.metrics.classifier import classifier_metrics
 from ganzoo.metrics.evaluator import METRICS, ImageEvaluator, frechet_distance
 from ganzoo.metrics.inception import find_inception_weights, save_random_inception_weights
+from ganzoo.metrics.registry import register_metric
 from ganzoo.metrics.toy import gaussian_1d_metrics, mode_coverage, wasserstein1_to_normal
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "frechet_distance",
     "gaussian_1d_metrics",
     "mode_coverage",
+    "register_metric",
     "save_random_inception_weights",
     "wasserstein1_to_normal",
 ]
