@@ -35,7 +35,7 @@ from ganzoo.checkpoint_loading import (  # check_checkpoint_file: re-exported, i
     trusted_modules_of_config,
 )
 from ganzoo.cli_errors import one_line_parse_error
-from ganzoo.errors import ConfigError, check_number
+from ganzoo.errors import ConfigError, NonFiniteLossError, check_number
 from ganzoo.loggers import claim_directory, claim_on_rank_zero, release_directory, run_dir
 from ganzoo.modules.checks import check_checkpoint_fits
 from ganzoo.modules.gan import GANModule
@@ -95,7 +95,7 @@ class GANZooCLI(LightningCLI):
     - ``max_g_steps``: train for this many generator updates (see
       :class:`~ganzoo.callbacks.MaxGeneratorSteps`); leaves ``max_epochs`` unbounded
       unless it is set too;
-    - the datamodule's ``data_shape``, ``image_shape`` and ``num_classes`` are linked
+    - the datamodule's ``data_shape`` and ``num_classes`` are linked
       into the model's arguments of the same names, where the model has them;
     - the resolved config goes to the run's own directory and to W&B (:class:`RunConfigSaver`);
     - a value jsonargparse cannot parse (unknown class_path or option, wrong type, a
@@ -135,7 +135,6 @@ class GANZooCLI(LightningCLI):
             help="Train for this many generator updates (trainer.max_steps counts G and D steps together).",
         )
         parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
-        parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
 
     def parse_arguments(self, parser, args) -> None:
@@ -292,7 +291,7 @@ def _config_files(argv: list[str]) -> list[str]:
 
 def _config_error(err: BaseException) -> Optional[ConfigError]:
     """The ConfigError behind ``err``: jsonargparse wraps errors raised while it instantiates classes."""
-    return _cause(err, lambda cause: isinstance(cause, ConfigError))
+    return _cause(err, lambda cause: isinstance(cause, (ConfigError, NonFiniteLossError)))
 
 
 def _disk_full(err: BaseException) -> Optional[OSError]:

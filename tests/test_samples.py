@@ -11,7 +11,7 @@ from ganzoo.viz import image_grid, to_uint8
 
 
 def tiny_dcgan(**kwargs):
-    return DCGAN(image_shape=(1, 8, 8), latent_dim=8, g_width=8, d_width=8, **kwargs)
+    return DCGAN(data_shape=(1, 8, 8), latent_dim=8, g_width=8, d_width=8, **kwargs)
 
 
 def test_bytes_are_rounded_not_truncated():

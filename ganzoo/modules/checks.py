@@ -234,3 +234,24 @@ def check_networks_fit(module: Any, real: Tensor, source: str = "the data") -> N
             )
     finally:
         module.generator.train(modes[0]), module.discriminator.train(modes[1])
+
+
+_WARNED: set = set()
+
+
+def renamed_argument(old: str, old_value: Any, new: str, new_value: Any) -> Any:
+    """The value of an argument that was renamed from ``old`` to ``new``: ``old_value`` still works,
+    with one deprecation warning per process; both at once must agree.
+
+    For ``image_shape``, now ``data_shape`` in every variant.
+    """
+    if old_value is None:
+        return new_value
+    if new_value is not None and tuple(new_value) != tuple(old_value):
+        raise ConfigError(f"{old}={tuple(old_value)} and {new}={tuple(new_value)} disagree; {old} is the old name of {new}: pass {new} only")
+    if old not in _WARNED:
+        _WARNED.add(old)
+        from lightning.pytorch.utilities import rank_zero_deprecation
+
+        rank_zero_deprecation(f"the argument {old} is now {new}; {old} still works but will be removed, write {new}={list(old_value)}")
+    return old_value
