@@ -1,16 +1,16 @@
 """GANModule: the LightningModule that owns the adversarial training loop: its hooks and its steps.
 
 The parts it is assembled from live beside it: the arguments' checks in
-:mod:`ganzoo.modules.checks`, G's moving average in :mod:`ganzoo.modules.ema`, the DDP glue
-in :mod:`ganzoo.modules.distributed`, latent paths in :mod:`ganzoo.modules.latents` and the
-resume protocol in :mod:`ganzoo.resume`.
+:mod:`ganzoo.modules.checks`, sampling (``generate``, ``decode``) in
+:mod:`ganzoo.modules.sampling`, G's moving average in :mod:`ganzoo.modules.ema`, latent
+paths in :mod:`ganzoo.modules.latents`, the NaN policy in :mod:`ganzoo.modules.nonfinite`,
+the DDP glue in :mod:`ganzoo.modules.distributed` and the resume protocol in :mod:`ganzoo.resume`.
 """
 from __future__ import annotations
 
 import functools
 import inspect
-from contextlib import contextmanager, nullcontext
-from typing import Any, Iterator, NamedTuple, Optional, Sequence, Union
+from typing import Any, NamedTuple, Optional, Union
 
 import torch
 from lightning.pytorch import LightningModule
@@ -19,18 +19,17 @@ from torch import Tensor, nn
 
 from ganzoo import compat, resume
 from ganzoo.checkpoint_io import install_atomic_checkpoint_io
-from ganzoo.errors import ConfigError, NonFiniteLossError, check_number, check_positive_int, choose_from
+from ganzoo.errors import ConfigError, check_number, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
-from ganzoo.modules import checks, distributed, ema, latents
+from ganzoo.modules import checks, distributed, ema, nonfinite
 from ganzoo.modules.checks import Labels, check_checkpoint_fits, networks_that_fit_in_memory
 from ganzoo.modules.ema import ModelEma
+from ganzoo.modules.nonfinite import NONFINITE_POLICIES
+from ganzoo.modules.sampling import Sampling, evaluating
 from ganzoo.priors import get_prior
 from ganzoo.resume import Position, random_states, set_random_states
 
 __all__ = ["GANModule", "DiscriminatorStep", "Labels", "evaluating", "NONFINITE_POLICIES"]
-
-#: what a NaN or infinite loss does; see GANModule's ``on_nonfinite_loss``.
-NONFINITE_POLICIES = ("raise", "skip", "ignore")
 
 #: Adam(2e-4, betas=(0.5, 0.999)), the DCGAN setting, used when no optimizer is given.
 DEFAULT_LR = 2e-4
@@ -39,19 +38,6 @@ DEFAULT_BETAS = (0.5, 0.999)
 
 def _default_adam(params) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=DEFAULT_LR, betas=DEFAULT_BETAS)
-
-
-@contextmanager
-def evaluating(*modules: nn.Module) -> Iterator[None]:
-    """Puts modules in eval mode (BatchNorm uses running statistics) and restores their modes after."""
-    modes = [module.training for module in modules]
-    for module in modules:
-        module.eval()
-    try:
-        yield
-    finally:
-        for module, mode in zip(modules, modes):
-            module.train(mode)
 
 
 def _prefixed(prefix: str, terms: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -81,7 +67,7 @@ class DiscriminatorStep(NamedTuple):
     terms: dict[str, Tensor] = {}
 
 
-class GANModule(LightningModule):
+class GANModule(Sampling, LightningModule):
     """Trains a generator G against a discriminator D by manual optimization.
 
     Each training batch makes one D update; every ``n_critic``-th batch also makes one
@@ -323,121 +309,6 @@ class GANModule(LightningModule):
         ``labels`` is ``None``, one class for all ``n`` samples, or one per sample."""
         return checks.check_labels(labels, n, self.num_classes, type(self).__name__)
 
-    # ------------------------------------------------------------- generation
-    #: how many codes :meth:`fixed_latents` holds (an 8 x 8 grid).
-    num_fixed_latents = 64
-
-    @torch.no_grad()
-    def generate(
-        self,
-        n: int,
-        seed: Optional[int] = None,
-        labels: Optional[Labels] = None,
-        batch_size: int = 4096,
-        ema: Optional[bool] = None,
-    ) -> Tensor:
-        """Draws n samples in data space with G in eval mode.
-
-        Args:
-            n: number of samples.
-            seed: makes the latent codes, and so the samples, reproducible without
-                touching the global random state; the codes are drawn on the CPU, so
-                a seed gives the same codes on every device.
-            labels: for a conditional variant, the class of each sample: one class for
-                all (``7``), or one per sample (a list or a tensor ``(n,)``); ``None``
-                draws classes uniformly (from ``seed``). An unconditional GAN takes none.
-            batch_size: G is run on chunks of this size to bound memory.
-            ema: sample G's moving average (``True``) or G itself (``False``); ``None``
-                takes the average when the module keeps one (``ema_decay``) and
-                :attr:`sample_from_ema` is on.
-
-        Returns:
-            Samples of shape ``(n, *S)`` on this module's device.
-        """
-        labels = self.check_labels(labels, n)
-        rng = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = self.sample_prior(n, rng)
-        if labels is None and self.num_classes:
-            labels = torch.randint(self.num_classes, (n,), generator=rng)
-        return self.decode(z, labels, batch_size, ema)
-
-    @torch.no_grad()
-    def decode(self, z: Tensor, labels: Optional[Labels] = None, batch_size: int = 4096, ema: Optional[bool] = None) -> Tensor:
-        """G (or its moving average, see ``ema`` in :meth:`generate`) applied to given latent codes
-        ``(N, latent_dim)`` (and labels, when conditional) in eval mode; samples ``(N, *S)``."""
-        labels = self.check_labels(labels, z.shape[0])
-        if self.num_classes and labels is None:
-            raise ConfigError(
-                f"{type(self).__name__} is conditional: pass labels (one class for all, or one per code); "
-                f"classes 0..{self.num_classes - 1}"
-            )
-        chunks = z.to(self.device).split(batch_size)
-        label_chunks = labels.to(self.device).split(batch_size) if labels is not None else [None] * len(chunks)
-        with self._generator_for_sampling(ema), evaluating(self.generator):
-            return torch.cat([self(chunk, chunk_labels) for chunk, chunk_labels in zip(chunks, label_chunks)])
-
-    def samples_from_ema(self) -> bool:
-        """Whether :meth:`generate` and :meth:`decode` use G's moving average unless told otherwise."""
-        return self.ema is not None and self.sample_from_ema
-
-    def sampled_generator(self) -> str:
-        """``"moving average"`` or ``"G"``: what samples come from by default, as reports record it."""
-        return "moving average" if self.samples_from_ema() else "G"
-
-    def sampler_description(self) -> str:
-        """`` (moving average of G, decay 0.999)`` when samples come from the average, else empty; for messages."""
-        return f" (moving average of G, decay {self.ema_decay})" if self.samples_from_ema() else ""
-
-    def _generator_for_sampling(self, ema: Optional[bool]):
-        """A context that puts G's moving average in G's place while sampling, so every :meth:`forward`
-        (a variant's too) uses it; or leaves G there."""
-        if ema and self.ema is None:
-            raise ConfigError(f"{type(self).__name__} keeps no moving average of G; set ema_decay (e.g. 0.999) or pass ema=False")
-        if not (self.samples_from_ema() if ema is None else ema):
-            return nullcontext()
-        return self.ema.swapped_in(self, "generator")
-
-    def ema_decay_now(self) -> float:
-        """The decay of the next average update (see :meth:`ModelEma.get_decay <ganzoo.modules.ema.ModelEma.get_decay>`)."""
-        return self.ema.get_decay(self.g_steps)
-
-    def update_ema(self) -> None:
-        """Moves G's moving average toward G; called after each G update (nothing without ``ema_decay``)."""
-        if self.ema is not None:
-            self.ema.update(self.generator, self.g_steps)
-
-    def fixed_latents(self) -> Tensor:
-        """The fixed codes behind the sample grids, ``(num_fixed_latents, latent_dim)``.
-
-        Drawn once through :meth:`sample_prior` with ``eval_seed`` and stored in the
-        ``fixed_z`` buffer, so checkpoints carry them and grids stay comparable across
-        a resumed run.
-        """
-        if self.fixed_z.shape[0] == 0:
-            self.fixed_z = latents.draw_codes(self.sample_prior, self.num_fixed_latents, self.eval_seed)
-        return self.fixed_z
-
-    def interpolate_latents(self, start: Tensor, end: Tensor, steps: int) -> Tensor:
-        """Codes on the path from each ``start`` row to the matching ``end`` row, ``(R * steps, latent_dim)``:
-        spherical for the normal prior, linear otherwise (:func:`ganzoo.modules.latents.interpolate`)."""
-        return latents.interpolate(start, end, steps, spherical=self.hparams.get("prior", "normal") == "normal")
-
-    def class_rows(self, z: Tensor, classes: Sequence[int]) -> tuple[Tensor, Tensor]:
-        """Codes ``(len(classes) * R, latent_dim)`` and labels ``(len(classes) * R,)`` of a grid with one row
-        per class and the same codes ``z`` ``(R, latent_dim)`` in every row."""
-        return latents.class_rows(z, self.check_labels(list(classes), len(classes)))
-
-    def walk_labels(self, rows: int, steps: int, classes: Optional[Sequence[int]] = None) -> Optional[Tensor]:
-        """Labels of ``rows`` interpolation walks of ``steps`` codes each, ``(rows * steps,)``.
-
-        A conditional GAN keeps one class along each walk: row i has ``classes[i % len(classes)]``
-        (every class in turn when ``classes`` is empty or ``None``). ``None`` for an unconditional GAN.
-        """
-        if not self.num_classes:
-            return None
-        chosen = list(classes) if classes else list(range(self.num_classes))
-        return latents.walk_labels(self.check_labels(chosen, len(chosen)), rows, steps)
-
     @property
     def optimizer_steps_per_g_step(self) -> int:
         """Optimizer steps (as ``trainer.global_step`` counts them) per generator update."""
@@ -530,59 +401,8 @@ class GANModule(LightningModule):
         optimizer.step()
         self._check_weights(optimizer, player)
         return True
-    @torch.no_grad()
-    def _check_weights(self, optimizer, player: str) -> None:
-        """Stops training when ``player``'s update made its parameters NaN or infinite (under ``raise`` and ``skip``).
-
-        It raises inside the training step, so no checkpoint (they are written between batches)
-        ever holds those weights. One device-to-host sync: the max-norm of all parameters (fused
-        per device), which, unlike the 2-norm, cannot overflow on finite weights and is NaN or
-        infinite exactly when one of them is. DDP keeps the weights equal on every process, so
-        every process decides alike.
-        """
-        if self.on_nonfinite_loss == "ignore":
-            return
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        if not params or bool(torch.nn.utils.get_total_norm(params, float("inf")).isfinite()):
-            return
-        step = f"generator step {self.g_steps + 1}" if player == "G" else f"D update {self.d_steps + 1}"
-        rate = "g_optimizer" if player == "G" else "d_optimizer"
-        raise NonFiniteLossError(
-            f"{player}'s weights became NaN or infinite at {step} (after {self.g_steps} generator steps) although its "
-            f"loss was finite; training stopped before any checkpoint held them, so the checkpoints already written "
-            f"hold finite weights; lower {rate}'s learning rate or set gradient_clip_norm"
-        )
-
-    def _finite(self, loss: Tensor, player: str) -> bool:
-        """Whether ``loss`` may be backpropagated: a NaN or infinite one raises or is skipped (``on_nonfinite_loss``).
-
-        Under DDP the processes decide together, so none waits for a backward pass another skipped.
-        """
-        if self.on_nonfinite_loss == "ignore":
-            return True
-        finite = bool(torch.isfinite(loss))
-        if self._trainer is not None:
-            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
-        if finite:
-            self.consecutive_skips[player] = 0
-            return True
-        if self.on_nonfinite_loss == "skip":
-            self.skipped_steps += 1
-            self.consecutive_skips[player] += 1
-            if self.consecutive_skips[player] >= self.max_consecutive_skips:
-                raise NonFiniteLossError(
-                    f"{player} loss was NaN or infinite at {self.consecutive_skips[player]} consecutive {player} updates, "
-                    f"all skipped (on_nonfinite_loss: skip; {self.g_steps} generator steps made, {self.skipped_steps} "
-                    "updates skipped in all); training stopped, the checkpoints already written hold finite weights; "
-                    f"lower the learning rates, set gradient_clip_norm, or raise max_consecutive_skips ({self.max_consecutive_skips})"
-                )
-            return False
-        where = f"generator step {self.g_steps + 1}" if player == "G" else f"D update {self.d_steps + 1}"
-        raise NonFiniteLossError(
-            f"{player} loss is {loss.item()} at {where} (after {self.g_steps} generator steps); training stopped "
-            "before this update, so the checkpoints already written hold finite weights; lower the learning rates, "
-            "set gradient_clip_norm, or set on_nonfinite_loss: skip"
-        )
+    _check_weights = nonfinite.check_weights  # stops on NaN or infinite weights after an update
+    _finite = nonfinite.finite  # whether a loss may be backpropagated (on_nonfinite_loss)
 
     def _logging_this_batch(self) -> bool:
         """Whether Lightning writes this batch's on-step values (every ``log_every_n_steps`` batches).
