@@ -70,7 +70,7 @@ def networks(args) -> tuple[torch.nn.Module, torch.nn.Module]:
 
 def module(args) -> pl.LightningModule:
     if args.workload == "dcgan-mnist":
-        return DCGAN(image_shape=(1, 28, 28), latent_dim=args.latent_dim, prior="uniform", g_width=args.width,
+        return DCGAN(data_shape=(1, 28, 28), latent_dim=args.latent_dim, prior="uniform", g_width=args.width,
                      d_width=args.width)
     return VanillaGAN(data_shape=[1], latent_dim=args.latent_dim, prior="uniform", g_hidden_dims=(args.width,) * 2,
                       d_hidden_dims=(args.width,) * 2)

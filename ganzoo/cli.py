@@ -23,12 +23,12 @@ from ganzoo.commands.fit import (  # noqa: F401  re-exported: ganzoo.cli is wher
     check_trainer_settings,
     trainer_error_line,
 )
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, NonFiniteLossError
 
 
 def _config_error(err: BaseException) -> Optional[ConfigError]:
     """The ConfigError behind ``err``: jsonargparse wraps errors raised while it instantiates classes."""
-    return _cause(err, lambda cause: isinstance(cause, ConfigError))
+    return _cause(err, lambda cause: isinstance(cause, (ConfigError, NonFiniteLossError)))
 
 
 def _disk_full(err: BaseException) -> Optional[OSError]:

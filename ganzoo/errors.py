@@ -1,7 +1,8 @@
-"""The one exception type for bad configuration.
+"""ganzoo's exceptions, and the checks of single integers and numbers.
 
-The CLI turns a :class:`ConfigError` into a single line on stderr and exit code 2,
-so every message must name the bad value and say how to fix it.
+The CLI turns a :class:`ConfigError` (bad configuration) and a :class:`NonFiniteLossError`
+(a training fault) into a single line on stderr and exit code 2, so every message must
+name the bad value and say how to fix it.
 """
 import math
 import numbers
@@ -12,8 +13,12 @@ class ConfigError(ValueError):
     """A user-supplied value that cannot work; the message names it and the fix."""
 
 
-class NonFiniteLossError(ConfigError):
-    """Training met a NaN or infinite loss and stopped before the update; the CLI prints it as one line."""
+class NonFiniteLossError(FloatingPointError):
+    """Training met a NaN or infinite loss (or weights) and stopped before the update; the CLI prints it as one line.
+
+    A fault of the run, not of its configuration, so not a :class:`ConfigError`, though it
+    ends the command alike (one line, exit code 2, as before the two were told apart).
+    """
 
 
 def choose_from(kind: str, value: object, choices) -> ConfigError:

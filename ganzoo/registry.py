@@ -25,7 +25,7 @@ class ZooEntry:
         cls: the GANModule subclass.
         summary: one line: the idea and its paper.
         tiny: small constructor arguments, for smoke tests and examples: for 2-D
-            data, or for the images of the ``image_shape`` or ``data_shape`` they name
+            data, or for the images of the ``data_shape`` they name
             (labelled with ``num_classes`` classes for the conditional variants).
     """
 
@@ -55,7 +55,7 @@ _ZOO = (
         "dcgan",
         DCGAN,
         "convolutional G and D for images (Radford et al. 2015)",
-        {"image_shape": (1, 8, 8), "latent_dim": 8, "g_width": 8, "d_width": 8},
+        {"data_shape": (1, 8, 8), "latent_dim": 8, "g_width": 8, "d_width": 8},
     ),
 )
 _TINY_CONDITIONAL = {"num_classes": 3, "data_shape": (1, 8, 8), "latent_dim": 8, "g_width": 8, "d_width": 8}

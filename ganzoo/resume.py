@@ -7,8 +7,10 @@ exactly the batches the run in one go trained after that point, in the same orde
 the same random numbers, so it ends with the same bits. Besides the weights, the optimizer
 and scheduler states and G's moving average, a checkpoint holds:
 
-- ``ganzoo_random_states``: every process's random states (:mod:`ganzoo.rng`), restored just
-  before the first resumed batch (``GANModule.on_train_batch_start``);
+- ``ganzoo_random_states``: every process's random states (:func:`random_states`: torch CPU and
+  CUDA, NumPy, Python), restored just before the first resumed batch (:func:`before_batch`, called
+  from ``GANModule.on_train_batch_start``), so z, the penalty's mixing and dropout draw what the
+  run in one go drew;
 - ``ganzoo_counters``: ``d_steps``, ``g_steps`` and ``skipped_steps``, which set the
   ``n_critic`` rhythm, the moving average's warm-up and where ``max_g_steps`` stops;
 - ``ganzoo_position`` (this module): the epoch the run is in, how many of its batches are
@@ -31,8 +33,11 @@ Lightning's loop state layout (lightning 2.6).
 """
 from __future__ import annotations
 
+import random
 from typing import Any, NamedTuple, Optional
 
+import numpy as np
+import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
 #: the keys of Lightning's fit-loop state this module reads and writes.
@@ -135,3 +140,86 @@ def _set_loop_counters(fit_loop: dict[str, Any], position: Position) -> None:
     fit_loop[_EPOCHS] = {"total": dict(epochs), "current": epochs}
     fit_loop[_BATCHES] = {"total": total, "current": current, "is_last_batch": False}
     fit_loop.setdefault(_EPOCH_LOOP, {})["_batches_that_stepped"] = stepped
+
+
+def random_states() -> dict[str, Any]:
+    """This process's random states: ``torch``, ``cuda`` (one per device, when CUDA is up), ``numpy`` and ``python``."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    states = {
+        "torch": torch.get_rng_state(),
+        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_random_states(states: dict[str, Any]) -> None:
+    """Restores what :func:`random_states` returned; a state the dict lacks is left as it is."""
+    if "torch" in states:
+        torch.set_rng_state(states["torch"])
+    if "numpy" in states:
+        kind, keys, pos, has_gauss, cached = states["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    if "python" in states:
+        version, internal, gauss = states["python"]
+        random.setstate((version, tuple(internal), gauss))
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+#: the counters of GANModule a checkpoint holds (``consecutive_skips`` is a dict by player).
+COUNTERS = ("d_steps", "g_steps", "skipped_steps")
+
+
+def save_state(module: Any, checkpoint: dict) -> None:
+    """Writes ``module``'s counters, every process's random states, its position and, under DDP,
+    every process's BatchNorm statistics into ``checkpoint``."""
+    from ganzoo.modules.distributed import of_every_process, process_local_buffers
+
+    trainer = module._trainer
+    checkpoint["ganzoo_counters"] = {name: getattr(module, name) for name in COUNTERS}
+    checkpoint["ganzoo_counters"]["consecutive_skips"] = dict(module.consecutive_skips)
+    checkpoint["ganzoo_random_states"] = of_every_process(trainer, random_states())
+    record_position(checkpoint, module.resume_position, trainer)
+    if trainer is not None and trainer.world_size > 1:
+        checkpoint["ganzoo_process_buffers"] = of_every_process(trainer, process_local_buffers(module))
+
+
+def load_state(module: Any, checkpoint: dict) -> None:
+    """Takes ``module``'s counters and position from ``checkpoint`` (rewriting Lightning's loop counters
+    to that position before Lightning restores them) and keeps its random states and buffers pending
+    for :func:`before_batch`."""
+    module._pending_resume = (checkpoint.get("ganzoo_random_states"), checkpoint.get("ganzoo_process_buffers"))
+    module.resume_position = restore_position(checkpoint) or module.resume_position
+    counters = checkpoint.get("ganzoo_counters", {})
+    for name in COUNTERS:
+        setattr(module, name, counters.get(name, 0))
+    module.consecutive_skips.update(counters.get("consecutive_skips", {}))
+
+
+def before_batch(module: Any, batch_idx: int) -> None:
+    """Records the position after batch ``batch_idx`` and, on the first batch of a resumed fit, restores
+    this process's random states (and, under DDP, its BatchNorm statistics) that :func:`load_state` kept.
+
+    The position is recorded before the batch trains, as checkpoints written in
+    ``on_train_batch_end`` hooks (ModelCheckpoint's, which Lightning calls before the
+    module's) must count it.
+    """
+    trainer = module.trainer
+    after = position_after_batch(trainer.current_epoch, batch_idx, trainer.num_training_batches)
+    module.resume_position = after._replace(seed=module.resume_position.seed)
+    (pending, buffers), module._pending_resume = getattr(module, "_pending_resume", None) or (None, None), None
+    if not pending or not trainer.ckpt_path:
+        return
+    if len(pending) != trainer.world_size:
+        rank_zero_warn(
+            f"the checkpoint holds the random states of {len(pending)} processes, this run has "
+            f"{trainer.world_size}; the resumed run draws other random numbers than the original"
+        )
+        return
+    set_random_states(pending[trainer.global_rank])
+    if buffers and len(buffers) == trainer.world_size:
+        for name, value in buffers[trainer.global_rank].items():
+            module.get_buffer(name).copy_(value)

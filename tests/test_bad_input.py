@@ -189,7 +189,7 @@ def _checkpoints(tmp: Path) -> tuple[Path, Path]:
     main(["fit", "--config", QUICK, *[arg.format(tmp=tmp / "quick") for arg in FIT]])
     trainer = Trainer(accelerator="cpu", max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                       enable_model_summary=False, default_root_dir=str(tmp))
-    trainer.fit(DCGAN(image_shape=(1, 8, 8), latent_dim=8, g_width=4, d_width=4), DigitsDataModule(batch_size=16))
+    trainer.fit(DCGAN(data_shape=(1, 8, 8), latent_dim=8, g_width=4, d_width=4), DigitsDataModule(batch_size=16))
     trainer.save_checkpoint(tmp / "dcgan.ckpt")
     return tmp / "quick" / "run" / "checkpoints" / "last.ckpt", tmp / "dcgan.ckpt"
 

@@ -71,7 +71,7 @@ def test_max_g_steps_means_generator_updates(tmp_path):
         ("--model.init_args.loss=hinj", "unknown loss 'hinj'; choose one of: hinge, lsgan, minimax, non_saturating, wgan_gp"),
         ("--model.init_args.prior=gauss", "unknown prior 'gauss'; choose one of: normal, uniform"),
         ("--model.init_args.latent_dim=0", "latent_dim must be a positive integer, got 0"),
-        ("--model.init_args.n_critic=0", "n_critic must be an integer >= 1, got 0"),
+        ("--model.init_args.n_critic=0", "n_critic must be a positive integer, got 0"),
         ("--data.init_args.std=-1", "std must be a number > 0, got -1.0"),
         ("--data.init_args.batch_size=100000", "batch_size 100000 is larger than num_train 50000"),
         ("--trainer.gradient_clip_val=1.0", "trainer.gradient_clip_val=1.0 does not apply: GANs train by manual "

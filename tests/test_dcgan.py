@@ -15,7 +15,7 @@ SIZES_LISTED = "8, 16, 28, 32, 64, 128"
 
 
 def tiny_dcgan(size, channels=1, **kwargs):
-    return DCGAN(image_shape=(channels, size, size), g_width=4, d_width=4, latent_dim=8, **kwargs)
+    return DCGAN(data_shape=(channels, size, size), g_width=4, d_width=4, latent_dim=8, **kwargs)
 
 
 def random_images(n, size, channels=1, batch_size=8):
@@ -46,7 +46,7 @@ def test_networks_produce_and_score_images_of_every_supported_size(size, channel
 
 @pytest.mark.parametrize("shape, shown", [((1, 30, 30), "30x30"), ((1, 28, 32), "28x32"), ((3, 256, 256), "256x256")])
 def test_unsupported_size_names_the_shape_and_lists_the_sizes(shape, shown):
-    builds = (lambda: DCGANGenerator(8, shape), lambda: DCGANDiscriminator(shape), lambda: DCGAN(image_shape=shape))
+    builds = (lambda: DCGANGenerator(8, shape), lambda: DCGANDiscriminator(shape), lambda: DCGAN(data_shape=shape))
     for build in builds:
         with pytest.raises(ConfigError) as error:
             build()
@@ -59,7 +59,7 @@ def test_unknown_norm_lists_the_choices():
     with pytest.raises(ConfigError, match="^unknown norm 'bn'; choose one of: batch, layer, none, spectral$"):
         DCGANDiscriminator((1, 8, 8), norm="bn")
     with pytest.raises(ConfigError, match="unknown norm 'group'"):
-        DCGAN(image_shape=(1, 8, 8), d_norm="group")
+        DCGAN(data_shape=(1, 8, 8), d_norm="group")
 
 
 @pytest.mark.parametrize(
@@ -143,11 +143,11 @@ def test_dcgan_trains_at_every_size(size, trainer_kwargs):
 
 def test_dcgan_builds_its_networks_from_hparams():
     model = tiny_dcgan(16, channels=3, d_norm="layer")
-    assert model.hparams.image_shape == (3, 16, 16) and model.hparams.d_norm == "layer"
+    assert model.hparams.data_shape == (3, 16, 16) and model.hparams.d_norm == "layer"
     assert model.hparams.latent_dim == 8 and model.hparams.g_width == 4
     assert isinstance(model.generator, DCGANGenerator) and isinstance(model.discriminator, DCGANDiscriminator)
     assert any(isinstance(m, nn.GroupNorm) for m in model.discriminator.modules())
-    assert DCGAN().latent_dim == 100 and DCGAN().hparams.image_shape == (1, 28, 28)
+    assert DCGAN().latent_dim == 100 and DCGAN().hparams.data_shape == (1, 28, 28)
 
 
 def test_generate_is_reproducible_by_seed():
@@ -181,3 +181,18 @@ def test_batch_norm_with_gradient_penalty_warns():
         warnings.simplefilter("error")
         tiny_dcgan(8, loss="wgan_gp", d_norm="layer")
         tiny_dcgan(8, loss="non_saturating")
+
+
+def test_image_shape_is_the_old_name_of_data_shape_and_still_works_with_one_warning():
+    from ganzoo.modules import checks
+
+    checks._WARNED.discard("image_shape")
+    with pytest.warns(DeprecationWarning, match="the argument image_shape is now data_shape"):
+        old = DCGAN(image_shape=(1, 8, 8), g_width=4, d_width=4, latent_dim=8)
+    assert old.data_shape == old.hparams.data_shape == (1, 8, 8) and "image_shape" not in old.hparams
+    assert old.generate(2, seed=0).shape == (2, 1, 8, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per process: the second use is silent
+        DCGAN(image_shape=(1, 8, 8), g_width=4, d_width=4, latent_dim=8)
+    with pytest.raises(ConfigError, match=r"image_shape=\(1, 8, 8\) and data_shape=\(1, 16, 16\) disagree"):
+        DCGAN(image_shape=(1, 8, 8), data_shape=(1, 16, 16))

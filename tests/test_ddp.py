@@ -17,7 +17,7 @@ from ganzoo import DCGAN, DigitsDataModule
 from ganzoo.metrics.evaluator import ImageEvaluator, module_sampler
 from metric_helpers import TinyFeatures
 
-TINY_DCGAN = dict(image_shape=(1, 8, 8), latent_dim=8, g_width=8, d_width=8)
+TINY_DCGAN = dict(data_shape=(1, 8, 8), latent_dim=8, g_width=8, d_width=8)
 #: ImageMetrics' protocol in the script; chunks of 8 images, so the ranks hold 16 and 9 real images.
 PROTOCOL = dict(metrics=["fid", "kid", "is", "fd_classifier", "classifier_score"], classifier="digits",
                 num_fake=30, num_real=25, batch_size=8, kid_subsets=2, kid_subset_size=10, is_splits=2)

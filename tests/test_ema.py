@@ -100,7 +100,7 @@ def test_bad_settings_and_asking_for_an_average_that_is_not_kept():
     for bad in (0, 1, 1.5, -0.1, True, "0.9"):
         with pytest.raises(ConfigError, match=r"ema_decay must be a number in \(0, 1\), got"):
             vanilla(ema_decay=bad)
-    with pytest.raises(ConfigError, match="ema_start must be an integer >= 0, got -1"):
+    with pytest.raises(ConfigError, match="ema_start must be a non-negative integer, got -1"):
         vanilla(ema_decay=0.9, ema_start=-1)
     model = vanilla()
     assert model.generator_ema is None and not model.samples_from_ema()

@@ -17,6 +17,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from ganzoo import ConfigError, DistributionMonitor, Gaussian1D, GANCheckpoint, MaxGeneratorSteps, VanillaGAN
 from ganzoo.checkpoint_io import PARTIAL_SUFFIX, AtomicCheckpointIO, write_atomically
+from ganzoo.errors import NonFiniteLossError
 from ganzoo.cli import SIGTERM_EXIT_CODE, main
 from ganzoo.loggers import RUN_MARKER, claim_directory
 
@@ -404,7 +405,7 @@ def test_skip_stops_after_a_bounded_number_of_consecutive_skips(nan_at, bound, s
         trainer.fit(model, Gaussian1D(batch_size=32, num_train=256))
         assert model.g_steps == 12 and model.skipped_steps == 6 and model.consecutive_skips == {"G": 0, "D": 1}
         return
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(NonFiniteLossError) as error:
         trainer.fit(model, Gaussian1D(batch_size=32, num_train=256))
     assert str(error.value).startswith(f"D loss was NaN or infinite at {bound} consecutive D updates, all skipped")
     assert str(error.value).endswith(f"or raise max_consecutive_skips ({bound})") and "\n" not in str(error.value)
@@ -437,7 +438,7 @@ def test_weights_made_nonfinite_by_a_finite_loss_stop_training_before_any_checkp
         trainer.fit(model, Gaussian1D(batch_size=32, num_train=256))
         assert not all(torch.isfinite(p).all() for p in model.generator.parameters())
         return
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(NonFiniteLossError) as error:
         trainer.fit(model, Gaussian1D(batch_size=32, num_train=256))
     message = str(error.value)
     assert message.startswith("G's weights became NaN or infinite at generator step 3 (after 2 generator steps) although its loss")
@@ -458,5 +459,15 @@ def test_the_weight_check_passes_huge_finite_weights_and_stops_at_one_nan():
     model._check_weights(optimizer, "G")
     with torch.no_grad():
         next(model.generator.parameters()).view(-1)[0] = float("nan")
-    with pytest.raises(ConfigError, match="G's weights became NaN or infinite at generator step 1 "):
+    with pytest.raises(NonFiniteLossError, match="G's weights became NaN or infinite at generator step 1 "):
         model._check_weights(optimizer, "G")
+
+
+def test_a_nonfinite_loss_is_a_training_fault_that_the_cli_prints_as_one_line(tiny_config, tmp_path, capsys, monkeypatch):
+    assert not issubclass(NonFiniteLossError, ConfigError)  # a fault of the run, not bad configuration
+    monkeypatch.setattr(VanillaGAN, "discriminator_loss", lambda self, real, fake: (real.mean() + fake.mean()) * float("nan"))
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--config", str(tiny_config), f"--trainer.default_root_dir={tmp_path / 'run'}"])
+    [line] = errors(capsys)
+    assert info.value.code == 2
+    assert line.startswith("ganzoo: error: D loss is nan at D update 1 (after 0 generator steps); training stopped")

@@ -213,7 +213,7 @@ def test_discriminator_and_generator_update_only_their_own_parameters(trainer_kw
         ({"prior": "gaussian"}, "unknown prior 'gaussian'; choose one of: normal, uniform"),
         ({"latent_dim": 0}, "latent_dim must be a positive integer, got 0"),
         ({"latent_dim": -3}, "latent_dim must be a positive integer, got -3"),
-        ({"n_critic": 0}, "n_critic must be an integer >= 1, got 0"),
+        ({"n_critic": 0}, "n_critic must be a positive integer, got 0"),
         ({"gradient_penalty": -1.0}, "gradient_penalty must be a number >= 0, got -1.0"),
         ({"g_hidden_dims": [16, 0]}, "hidden_dims must be positive integers, got [16, 0]"),
     ],

@@ -14,7 +14,7 @@ def checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("ckpt") / "dcgan.ckpt"
     trainer = Trainer(accelerator="cpu", max_steps=4, logger=False, enable_checkpointing=False,
                       enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(path.parent))
-    trainer.fit(DCGAN(image_shape=(1, 8, 8), latent_dim=8, g_width=8, d_width=8), DigitsDataModule(batch_size=16))
+    trainer.fit(DCGAN(data_shape=(1, 8, 8), latent_dim=8, g_width=8, d_width=8), DigitsDataModule(batch_size=16))
     trainer.save_checkpoint(path)
     return path
 

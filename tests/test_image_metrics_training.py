@@ -16,7 +16,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.metrics.evaluator import ImageEvaluator
 from metric_helpers import TinyFeatures
 
-TINY_GAN = dict(image_shape=(1, 8, 8), latent_dim=8, g_width=8, d_width=8)
+TINY_GAN = dict(data_shape=(1, 8, 8), latent_dim=8, g_width=8, d_width=8)
 
 
 def _metrics(**kwargs):

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from ganzoo import ConfigError, DCGAN, MaxGeneratorSteps, Ring2D, VanillaGAN
+from ganzoo.errors import NonFiniteLossError
 
 
 class StepSizes(pl.Callback):
@@ -53,7 +54,7 @@ def test_bad_clip_norm_fails_with_one_line():
 
 def test_bf16_mixed_trains_with_clipping_on_the_cpu(trainer_kwargs):
     pl.seed_everything(0)
-    model = DCGAN(image_shape=(1, 8, 8), latent_dim=8, g_width=4, d_width=4, gradient_clip_norm=1.0)
+    model = DCGAN(data_shape=(1, 8, 8), latent_dim=8, g_width=4, d_width=4, gradient_clip_norm=1.0)
     data = torch.utils.data.TensorDataset(torch.rand(64, 1, 8, 8) * 2 - 1)
     trainer = pl.Trainer(**trainer_kwargs, precision="bf16-mixed", max_epochs=-1, limit_val_batches=0,
                          log_every_n_steps=1, callbacks=[MaxGeneratorSteps(4)])  # fmt: skip
@@ -86,7 +87,7 @@ def test_a_nan_loss_stops_training_with_one_line_and_the_last_checkpoint_loads(t
     saver = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=2, save_top_k=-1)
     trainer = pl.Trainer(**{**trainer_kwargs, "enable_checkpointing": True}, max_epochs=-1, limit_val_batches=0,
                          callbacks=[MaxGeneratorSteps(10), saver])  # fmt: skip
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(NonFiniteLossError) as error:
         trainer.fit(model, Ring2D(batch_size=32, num_train=512))
     message = str(error.value)
     assert message.startswith("D loss is nan at D update 3 (after 2 generator steps); training stopped before this update")

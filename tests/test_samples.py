@@ -11,7 +11,7 @@ from ganzoo.viz import image_grid, to_uint8
 
 
 def tiny_dcgan(**kwargs):
-    return DCGAN(image_shape=(1, 8, 8), latent_dim=8, g_width=8, d_width=8, **kwargs)
+    return DCGAN(data_shape=(1, 8, 8), latent_dim=8, g_width=8, d_width=8, **kwargs)
 
 
 def test_bytes_are_rounded_not_truncated():
@@ -111,7 +111,7 @@ def test_non_image_generators_are_skipped_with_a_warning(tmp_path):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"every_n_steps": 0}, "every_n_steps must be a positive integer, got 0"),
-    ({"interpolation_rows": -1}, "interpolation_rows must be an integer >= 0, got -1"),
+    ({"interpolation_rows": -1}, "interpolation_rows must be a non-negative integer, got -1"),
 ])
 def test_bad_grid_settings_fail_with_one_line(kwargs, message):
     with pytest.raises(ConfigError, match=message):

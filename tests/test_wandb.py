@@ -26,7 +26,7 @@ def test_an_offline_run_through_the_cli_can_be_read_back(tmp_path, monkeypatch):
         assert {"train/d_loss", "train/g_loss", "train/d_real", "val/d_loss", "val/classifier_score"} <= logged
         config = run["config"]["config"]  # the resolved config, as `ganzoo fit --print_config` shows it
         assert config["model"]["class_path"] == "ganzoo.DCGAN" and config["max_g_steps"] == 4
-        assert run["config"]["image_shape"] == [1, 16, 16]  # the model's hyperparameters, linked from the data
+        assert run["config"]["data_shape"] == [1, 16, 16]  # the model's hyperparameters, linked from the data
         images = sorted(p.name.split("_")[0] for p in (offline_run / "files" / "media" / "images" / "samples").glob("*.png"))
         assert images == ["grid", "grid", "interpolation", "interpolation"]  # at the start and at the end
         grid_steps = [h["trainer/global_step"] for h in run["history"] if "samples/grid/_type" in h]

@@ -7,7 +7,7 @@ from typing import Optional
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_warn
 
-from ganzoo.errors import ConfigError, check_positive_int
+from ganzoo.errors import ConfigError, check_nonnegative_int, check_positive_int
 from ganzoo.loggers import log_image, run_dir
 from ganzoo.viz import image_grid, save_png
 
@@ -63,8 +63,7 @@ class SampleGrid(Callback):
         check_positive_int("num_samples", num_samples, "num_samples=64")
         check_positive_int("nrow", nrow, "nrow=8")
         check_positive_int("interpolation_steps", interpolation_steps, "interpolation_steps=10")
-        if isinstance(interpolation_rows, bool) or not isinstance(interpolation_rows, int) or interpolation_rows < 0:
-            raise ConfigError(f"interpolation_rows must be an integer >= 0, got {interpolation_rows!r}; e.g. 8")
+        check_nonnegative_int("interpolation_rows", interpolation_rows, "interpolation_rows=8")
         self.every_n_steps = every_n_steps
         self.num_samples = num_samples
         self.nrow = nrow

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, check_positive_int
 
 
 class MaxGeneratorSteps(Callback):
@@ -23,9 +23,7 @@ class MaxGeneratorSteps(Callback):
     """
 
     def __init__(self, max_steps: int):
-        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-            raise ConfigError(f"max_g_steps must be a positive integer, got {max_steps!r}; e.g. max_g_steps=2000")
-        self.max_steps = max_steps
+        self.max_steps = check_positive_int("max_g_steps", max_steps, "max_g_steps=2000")
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if stage != "fit":

@@ -91,7 +91,7 @@ class GANZooCLI(LightningCLI):
     - ``max_g_steps``: train for this many generator updates (see
       :class:`~ganzoo.callbacks.MaxGeneratorSteps`); leaves ``max_epochs`` unbounded
       unless it is set too;
-    - the datamodule's ``data_shape``, ``image_shape`` and ``num_classes`` are linked
+    - the datamodule's ``data_shape`` and ``num_classes`` are linked
       into the model's arguments of the same names, where the model has them;
     - the resolved config goes to the run's own directory and to W&B (:class:`RunConfigSaver`);
     - a value jsonargparse cannot parse (unknown class_path or option, wrong type, a
@@ -131,7 +131,6 @@ class GANZooCLI(LightningCLI):
             help="Train for this many generator updates (trainer.max_steps counts G and D steps together).",
         )
         parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
-        parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
 
     def parse_arguments(self, parser, args) -> None:

@@ -1,17 +1,24 @@
-"""GANModule's checks of bad input that need more than one value: optimizer settings, memory, checkpoints.
+"""GANModule's argument checks and hyperparameter bookkeeping: optimizer settings, memory, shapes,
+labels, checkpoints, and which arguments a checkpoint records.
 
-Each fails with one :class:`~ganzoo.errors.ConfigError` line before any training step.
+Each check fails with one :class:`~ganzoo.errors.ConfigError` line before any training step.
 """
 from __future__ import annotations
 
+import inspect
 import numbers
 import re
+import warnings
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from ganzoo.errors import ConfigError, check_number
+
+#: labels as users pass them: one class for all, a list of classes, or a tensor of class indices.
+Labels = Union[int, Sequence[int], Tensor]
 
 #: the largest learning rate accepted. Adam moves every weight by up to about lr per step, so
 #: above 1e4 the first update alone throws weights of size ~0.1 out by 1e5 times their scale;
@@ -100,3 +107,151 @@ def check_checkpoint_fits(module: nn.Module, checkpoint: dict, strict: bool = Fa
         f"{what} ({detail}); build the model it was trained with (its run's config.yaml: ganzoo fit --config "
         "<run dir>/config.yaml --ckpt_path ...) or pass a checkpoint of this model"
     )
+
+
+def check_optimizer_factories(optimizers: Sequence[Callable], schedulers: Sequence[Optional[Callable]]) -> None:
+    """Builds each optimizer (G's, then D's) and scheduler once on a stand-in parameter, so a bad setting
+    (a negative learning rate, say) fails at construction with one line, before any training."""
+    for player, make_optimizer, make_scheduler in zip("gd", optimizers, schedulers):
+        try:
+            optimizer = make_optimizer([nn.Parameter(torch.zeros(1))])
+        except (ValueError, TypeError) as err:
+            raise ConfigError(f"{player}_optimizer cannot be built: {err}; e.g. lr: 0.0002 and betas: [0.5, 0.999]") from None
+        check_finite_settings(f"{player}_optimizer", optimizer.param_groups[0])
+        if make_scheduler is None:
+            continue
+        try:
+            scheduler = make_scheduler(optimizer)
+        except (ValueError, TypeError) as err:
+            raise ConfigError(f"{player}_scheduler cannot be built: {err}; check its init_args") from None
+        check_finite_settings(f"{player}_scheduler", vars(scheduler))
+
+
+def save_plain_hyperparameters(module: Any, frame: Any, base: type) -> None:
+    """``module.save_hyperparameters`` from the constructor's ``frame``, without what cannot be reloaded.
+
+    Under LightningCLI the hparams of injected networks and optimizers are their
+    class_path configs, which let load_from_checkpoint rebuild them. Objects passed from
+    Python (modules, callables) cannot be stored safely: they are dropped. The CLI links
+    the datamodule's ``data_shape`` (and its alias ``image_shape``) into every model's
+    arguments; a model without that argument (in any class from ``base`` down) must not
+    record it, or reloading would pass it to ``__init__``.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
+        module.save_hyperparameters(frame=frame)
+    objects = [k for k, v in module.hparams.items() if isinstance(v, nn.Module) or callable(v)]
+    accepted = {
+        name
+        for klass in type(module).__mro__
+        if isinstance(klass, type) and issubclass(klass, base)
+        for name in inspect.signature(klass.__init__).parameters
+    }
+    unknown = [k for k in module.hparams if not k.startswith("_") and k not in accepted]
+    if objects or unknown:
+        module.remove_ignored_hparams(objects + unknown)
+
+
+def check_labels(labels: Optional[Labels], n: int, num_classes: int, name: str) -> Optional[Tensor]:
+    """Requested classes as int64 ``(n,)`` on the CPU; bad labels raise one line.
+
+    Args:
+        labels: ``None``, one class for all ``n`` samples, or one class per sample
+            (a list or a tensor of integers in ``[0, num_classes)``).
+        n: number of samples.
+        num_classes: classes of the module (0: unconditional, which takes no labels).
+        name: the module's class name, for messages.
+    """
+    if labels is None:
+        return None
+    if not num_classes:
+        raise ConfigError(
+            f"{name} is unconditional and takes no labels; train a conditional variant "
+            "(ganzoo.ConditionalGAN, ACGAN or ProjectionGAN) to choose classes"
+        )
+    try:
+        tensor = torch.as_tensor(labels).detach().cpu()
+    except (TypeError, ValueError, RuntimeError):
+        raise ConfigError(f"labels must be integer class indices, got {labels!r}; e.g. labels=7 or [0, 1, 2]") from None
+    if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
+        raise ConfigError(f"labels must be integer class indices, got dtype {tensor.dtype}; e.g. labels=7 or [0, 1, 2]")
+    if tensor.dim() == 0:
+        tensor = tensor.expand(n)
+    if tensor.dim() != 1 or tensor.shape[0] != n:
+        raise ConfigError(
+            f"got {tensor.numel()} labels of shape {tuple(tensor.shape)} for {n} samples; pass one label per "
+            "sample or a single class for all"
+        )
+    bad = tensor[(tensor < 0) | (tensor >= num_classes)]
+    if bad.numel():
+        raise ConfigError(
+            f"label {bad[0].item()} is outside [0, {num_classes}): {name} has {num_classes} classes; "
+            f"pass class indices 0..{num_classes - 1}"
+        )
+    return tensor.to(torch.int64)
+
+
+def _shape(t: Tensor) -> str:
+    return "(N, " + ", ".join(str(s) for s in t.shape[1:]) + ")" if t.dim() > 1 else "(N,)"
+
+
+@torch.no_grad()
+def check_networks_fit(module: Any, real: Tensor, source: str = "the data") -> None:
+    """Fails with one line, before any update, when ``module``'s G or D does not fit samples like ``real``.
+
+    G and D run in eval mode on two codes; their modes are restored after.
+    """
+    n = 2
+    # At setup Lightning already reports the target device while the weights are still on the CPU.
+    device = next(module.generator.parameters(), real).device
+    labels = torch.arange(n, device=device) % module.num_classes if module.num_classes else None
+    modes = [network.training for network in (module.generator, module.discriminator)]
+    module.generator.eval(), module.discriminator.eval()
+    try:
+        try:
+            fake = module(module.sample_prior(n).to(device), labels)
+        except RuntimeError as err:  # say, mat1 and mat2 shapes cannot be multiplied
+            raise ConfigError(
+                f"generator does not take the module's latent codes, shape (N, {module.latent_dim}) for "
+                f"latent_dim={module.latent_dim} ({first_line(err)}); make the generator's input size equal latent_dim"
+            ) from None
+        if fake.shape[1:] != real.shape[1:]:
+            raise ConfigError(
+                f"generator output shape {_shape(fake)} does not match the shape {_shape(real)} of "
+                f"{source}; make the generator's output shape equal the data shape"
+            )
+        try:
+            scores = module.discriminator(fake) if labels is None else module.discriminate(fake, labels)
+        except RuntimeError as err:
+            raise ConfigError(
+                f"discriminator does not take samples of shape {_shape(fake)}, the shape of {source} "
+                f"({first_line(err)}); make the discriminator's input shape equal the data shape"
+            ) from None
+        if scores.numel() != n:
+            raise ConfigError(
+                f"discriminator output shape {tuple(scores.shape)} for {n} samples; it must return one "
+                "raw score per sample, shape (N,) or (N, 1)"
+            )
+    finally:
+        module.generator.train(modes[0]), module.discriminator.train(modes[1])
+
+
+_WARNED: set = set()
+
+
+def renamed_argument(old: str, old_value: Any, new: str, new_value: Any) -> Any:
+    """The value of an argument that was renamed from ``old`` to ``new``: ``old_value`` still works,
+    with one deprecation warning per process; both at once must agree.
+
+    For ``image_shape``, now ``data_shape`` in every variant.
+    """
+    if old_value is None:
+        return new_value
+    if new_value is not None and tuple(new_value) != tuple(old_value):
+        raise ConfigError(f"{old}={tuple(old_value)} and {new}={tuple(new_value)} disagree; {old} is the old name of {new}: pass {new} only")
+    if old not in _WARNED:
+        _WARNED.add(old)
+        from lightning.pytorch.utilities import rank_zero_deprecation
+
+        rank_zero_deprecation(f"the argument {old} is now {new}; {old} still works but will be removed, write {new}={list(old_value)}")
+    return old_value

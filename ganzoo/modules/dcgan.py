@@ -1,12 +1,13 @@
 """DCGAN: convolutional generator and discriminator for images (Radford et al. 2015)."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
 from ganzoo.modules.gan import GANModule
+from ganzoo.modules.checks import renamed_argument
 from ganzoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 
 
@@ -24,29 +25,37 @@ class DCGAN(GANModule):
     non-saturating loss. Real images must be scaled to [-1, 1].
 
     Args:
-        image_shape: shape ``(C, S, S)`` of one image, S in
+        data_shape: shape ``(C, S, S)`` of one image, S in
             :data:`~ganzoo.nets.SUPPORTED_SIZES` (8, 16, 28, 32, 64, 128); linked
-            from the datamodule by the CLI.
+            from the datamodule by the CLI; ``None`` means ``(1, 28, 28)``.
         g_width: channels of G's last hidden layer (``ngf``); its first has
             ``g_width * S / 8`` (``* S / 14`` at 28 px).
         d_width: channels of D's first layer (``ndf``).
         d_norm: D's normalisation: ``"batch"`` (the paper's), ``"layer"`` (per
             sample; use it with ``wgan_gp``), ``"spectral"`` or ``"none"``.
         latent_dim: size of z; 100 as in the paper.
+        image_shape: the former name of ``data_shape``; still accepted, with a
+            deprecation warning.
         **kwargs: everything else of :class:`~ganzoo.GANModule` (prior, loss,
             n_critic, optimizers, ...).
     """
 
     def __init__(
         self,
-        image_shape: Sequence[int] = (1, 28, 28),
+        data_shape: Optional[Sequence[int]] = None,
         g_width: int = 64,
         d_width: int = 64,
         d_norm: str = "batch",
         latent_dim: int = 100,
+        image_shape: Optional[Sequence[int]] = None,
         **kwargs,
     ):
+        # Read by build_generator and build_discriminator, which GANModule's constructor calls.
+        self.data_shape = tuple(renamed_argument("image_shape", image_shape, "data_shape", data_shape) or (1, 28, 28))
         super().__init__(latent_dim=latent_dim, **kwargs)
+        # A checkpoint records the one name, so reloading it warns about nothing.
+        self.hparams["data_shape"] = self.data_shape
+        self.hparams.pop("image_shape", None)
         if d_norm == "batch" and self.gp_weight > 0 and kwargs.get("discriminator") is None:
             rank_zero_warn(
                 "DCGAN with d_norm='batch' and a gradient penalty: BatchNorm mixes the samples of a batch, so D's "
@@ -55,8 +64,8 @@ class DCGAN(GANModule):
 
     def build_generator(self) -> nn.Module:
         hp = self.hparams
-        return DCGANGenerator(self.latent_dim, hp.image_shape, hp.g_width)
+        return DCGANGenerator(self.latent_dim, self.data_shape, hp.g_width)
 
     def build_discriminator(self) -> nn.Module:
         hp = self.hparams
-        return DCGANDiscriminator(hp.image_shape, hp.d_width, hp.d_norm)
+        return DCGANDiscriminator(self.data_shape, hp.d_width, hp.d_norm)

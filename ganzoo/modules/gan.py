@@ -1,32 +1,35 @@
-"""GANModule: the LightningModule that owns the adversarial training loop."""
+"""GANModule: the LightningModule that owns the adversarial training loop: its hooks and its steps.
+
+The parts it is assembled from live beside it: the arguments' checks in
+:mod:`ganzoo.modules.checks`, sampling (``generate``, ``decode``) in
+:mod:`ganzoo.modules.sampling`, G's moving average in :mod:`ganzoo.modules.ema`, latent
+paths in :mod:`ganzoo.modules.latents`, the NaN policy in :mod:`ganzoo.modules.nonfinite`,
+the DDP glue in :mod:`ganzoo.modules.distributed` and the resume protocol in :mod:`ganzoo.resume`.
+"""
 from __future__ import annotations
 
-import copy
+import functools
 import inspect
-import random
-import warnings
-from contextlib import contextmanager
-from typing import Any, Iterator, NamedTuple, Optional, Sequence, Union
+from typing import Any, NamedTuple, Optional, Union
 
-import numpy as np
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from lightning.pytorch.strategies import DDPStrategy
-from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
-from ganzoo import compat
+from ganzoo import compat, resume
 from ganzoo.checkpoint_io import install_atomic_checkpoint_io
-from ganzoo.errors import ConfigError, NonFiniteLossError, check_number, check_positive_int, choose_from
+from ganzoo.errors import ConfigError, check_number, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
-from ganzoo.modules.checks import check_checkpoint_fits, check_finite_settings, first_line, networks_that_fit_in_memory
+from ganzoo.modules import checks, distributed, ema, nonfinite
+from ganzoo.modules.checks import Labels, check_checkpoint_fits, networks_that_fit_in_memory
+from ganzoo.modules.ema import ModelEma
+from ganzoo.modules.nonfinite import NONFINITE_POLICIES
+from ganzoo.modules.sampling import Sampling, evaluating
 from ganzoo.priors import get_prior
-from ganzoo.resume import Position, position_after_batch, record_position, restore_position
-from ganzoo.rng import random_states, set_random_states
+from ganzoo.resume import Position, random_states, set_random_states
 
-#: what a NaN or infinite loss does; see GANModule's ``on_nonfinite_loss``.
-NONFINITE_POLICIES = ("raise", "skip", "ignore")
+__all__ = ["GANModule", "DiscriminatorStep", "Labels", "evaluating", "NONFINITE_POLICIES"]
 
 #: Adam(2e-4, betas=(0.5, 0.999)), the DCGAN setting, used when no optimizer is given.
 DEFAULT_LR = 2e-4
@@ -37,29 +40,15 @@ def _default_adam(params) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=DEFAULT_LR, betas=DEFAULT_BETAS)
 
 
-@contextmanager
-def evaluating(*modules: nn.Module) -> Iterator[None]:
-    """Puts modules in eval mode (BatchNorm uses running statistics) and restores their modes after."""
-    modes = [module.training for module in modules]
-    for module in modules:
-        module.eval()
-    try:
-        yield
-    finally:
-        for module, mode in zip(modules, modes):
-            module.train(mode)
-
-
 def _prefixed(prefix: str, terms: dict[str, Tensor]) -> dict[str, Tensor]:
     return {prefix + name: value.detach() for name, value in terms.items()}
 
 
-def _shape(t: Tensor) -> str:
-    return "(N, " + ", ".join(str(s) for s in t.shape[1:]) + ")" if t.dim() > 1 else "(N,)"
-
-
-#: labels as users pass them: one class for all, a list of classes, or a tensor of class indices.
-Labels = Union[int, Sequence[int], Tensor]
+@functools.lru_cache(maxsize=None)
+def _takes(hook: Any, name: str) -> bool:
+    """Whether the function ``hook`` takes the keyword ``name``: overrides written before it existed do not."""
+    parameters = inspect.signature(hook).parameters
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 class DiscriminatorStep(NamedTuple):
@@ -78,7 +67,7 @@ class DiscriminatorStep(NamedTuple):
     terms: dict[str, Tensor] = {}
 
 
-class GANModule(LightningModule):
+class GANModule(Sampling, LightningModule):
     """Trains a generator G against a discriminator D by manual optimization.
 
     Each training batch makes one D update; every ``n_critic``-th batch also makes one
@@ -91,11 +80,16 @@ class GANModule(LightningModule):
 
     Subclasses change one idea by overriding one small hook: :meth:`build_generator`,
     :meth:`build_discriminator`, :meth:`sample_prior`, :meth:`discriminator_loss`,
-    :meth:`generator_loss` or :meth:`discriminator_penalty`; a variant whose D
-    has more to say (AC-GAN's class head) overrides :meth:`discriminator_objective`
+    :meth:`generator_loss`, :meth:`discriminator_penalty` or :meth:`augment`; a variant
+    whose D has more to say (AC-GAN's class head) overrides :meth:`discriminator_objective`
     and :meth:`generator_objective`. Conditional variants (``num_classes > 0``)
     read the labels of each batch with :meth:`batch_labels`, and G makes the
-    batch's fakes for the same labels.
+    batch's fakes for the same labels. The hook table is in ``docs/subclassing.md``.
+
+    A subclass sets the attributes its hooks read *before* calling ``super().__init__()``:
+    this constructor calls :meth:`build_generator` and :meth:`build_discriminator` (and
+    checks the arguments) itself, so they must already find them. Attributes no hook
+    reads during construction may be set before or after.
 
     Args:
         generator: maps ``(N, latent_dim)`` codes to samples ``(N, *S)``; ``None``
@@ -164,11 +158,8 @@ class GANModule(LightningModule):
     ):
         super().__init__()
         self.automatic_optimization = False
-        check_positive_int("latent_dim", latent_dim, "latent_dim=64")
-        if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
-            raise ConfigError(f"n_critic must be an integer >= 1, got {n_critic!r}; e.g. n_critic=1 (5 for wgan_gp)")
-        self.latent_dim = latent_dim
-        self.n_critic = n_critic
+        self.latent_dim = check_positive_int("latent_dim", latent_dim, "latent_dim=64")
+        self.n_critic = check_positive_int("n_critic", n_critic, "n_critic=1 (5 for wgan_gp)")
         self._sample_z = get_prior(prior)
         self.loss_fn = get_loss(loss)
         weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
@@ -181,31 +172,26 @@ class GANModule(LightningModule):
             raise choose_from("on_nonfinite_loss", on_nonfinite_loss, NONFINITE_POLICIES)
         self.on_nonfinite_loss = on_nonfinite_loss
         self.max_consecutive_skips = check_positive_int("max_consecutive_skips", max_consecutive_skips, "max_consecutive_skips=100")
-        if ema_decay is not None:
-            check_number("ema_decay", ema_decay, "ema_decay=0.999, or leave it out", low=0, high=1, low_open=True, high_open=True)
-        if isinstance(ema_start, bool) or not isinstance(ema_start, int) or ema_start < 0:
-            raise ConfigError(f"ema_start must be an integer >= 0, got {ema_start!r}; e.g. ema_start=0")
-        self.ema_decay, self.ema_start = ema_decay, ema_start
+        self.ema_decay, self.ema_start = ema.check_settings(ema_decay, ema_start)
         #: updates dropped for a NaN or infinite loss (``on_nonfinite_loss="skip"``).
         self.skipped_steps = 0
         #: updates of each player skipped in a row; a finite loss resets its count.
         self.consecutive_skips = {"G": 0, "D": 0}
         self._optimizer_factories = (g_optimizer or _default_adam, d_optimizer or _default_adam)
         self._scheduler_factories = (g_scheduler, d_scheduler)
-        self._check_optimizer_factories()
-        self._save_plain_hyperparameters()
+        checks.check_optimizer_factories(self._optimizer_factories, self._scheduler_factories)
+        checks.save_plain_hyperparameters(self, inspect.currentframe(), GANModule)
 
         with networks_that_fit_in_memory(dict(self.hparams)):
             self.generator = generator if generator is not None else self.build_generator()
             self.discriminator = discriminator if discriminator is not None else self.build_discriminator()
-        #: G's moving average (``ema_decay``), or ``None``; never trained by an optimizer.
-        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay is not None else None
+        #: G's moving average (``ema_decay``; see :class:`~ganzoo.modules.ema.ModelEma`), or ``None``.
+        self.ema = ModelEma(self.generator, ema_decay, ema_start) if ema_decay is not None else None
+        #: the averaged G itself, a submodule (checkpoints keep it as ``generator_ema``), or ``None``.
+        self.generator_ema = self.ema.module if self.ema is not None else None
         #: whether :meth:`generate` and :meth:`decode` use :attr:`generator_ema` by default (when kept).
         self.sample_from_ema = True
-        self._random_states_to_restore: Optional[list] = None
-        self._buffers_to_restore: Optional[list] = None
-        #: the epoch the run is in and the batches of it trained (see ganzoo.resume); checkpointed, and
-        #: after a resume, until the first batch, where the checkpoint left the data (with the loader's seed).
+        #: where the run stands in its data (see :mod:`ganzoo.resume`); checkpointed.
         self.resume_position = Position(0, 0)
         #: optimizer updates made so far; checkpointed, so a resumed run keeps its n_critic rhythm.
         self.d_steps = 0
@@ -215,45 +201,6 @@ class GANModule(LightningModule):
         self.register_buffer("fixed_z", torch.empty(0, latent_dim))
         self._shapes_checked = False
         self._last_g_logs: dict[str, Tensor] = {}
-
-    def _check_optimizer_factories(self) -> None:
-        """Builds each optimizer and scheduler once on a stand-in parameter, so a bad setting
-        (a negative learning rate, say) fails at construction with one line, before any training."""
-        for player, make_optimizer, make_scheduler in zip("gd", self._optimizer_factories, self._scheduler_factories):
-            try:
-                optimizer = make_optimizer([nn.Parameter(torch.zeros(1))])
-            except (ValueError, TypeError) as err:
-                raise ConfigError(
-                    f"{player}_optimizer cannot be built: {err}; e.g. lr: 0.0002 and betas: [0.5, 0.999]"
-                ) from None
-            check_finite_settings(f"{player}_optimizer", optimizer.param_groups[0])
-            if make_scheduler is None:
-                continue
-            try:
-                scheduler = make_scheduler(optimizer)
-            except (ValueError, TypeError) as err:
-                raise ConfigError(f"{player}_scheduler cannot be built: {err}; check its init_args") from None
-            check_finite_settings(f"{player}_scheduler", vars(scheduler))
-
-    def _save_plain_hyperparameters(self) -> None:
-        # Under LightningCLI the hparams of injected networks and optimizers are their
-        # class_path configs, which let load_from_checkpoint rebuild them. Objects passed
-        # from Python (modules, callables) cannot be stored safely: drop them.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
-            self.save_hyperparameters(frame=inspect.currentframe().f_back)
-        objects = [k for k, v in self.hparams.items() if isinstance(v, nn.Module) or callable(v)]
-        # The CLI links the datamodule's data_shape and image_shape into every model's arguments;
-        # a model without that argument must not record it, or reloading would pass it to __init__.
-        accepted = {
-            name
-            for klass in type(self).__mro__
-            if isinstance(klass, type) and issubclass(klass, GANModule)
-            for name in inspect.signature(klass.__init__).parameters
-        }
-        unknown = [k for k in self.hparams if not k.startswith("_") and k not in accepted]
-        if objects or unknown:
-            self.remove_ignored_hparams(objects + unknown)
 
     # ------------------------------------------------------------------ hooks
     def build_generator(self) -> nn.Module:
@@ -284,6 +231,16 @@ class GANModule(LightningModule):
         """D's raw scores for samples ``(N, *S)`` (with their labels ``(N,)`` when conditional), shape ``(N,)``."""
         return self.discriminator(x).reshape(-1)
 
+    def augment(self, x: Tensor) -> Tensor:
+        """Transforms samples ``(N, *S)`` before D sees them in training; the identity by default.
+
+        Applied to the real and the generated batch in D's step and to the generated batch
+        in G's step (and so to what the gradient penalty differentiates), never in
+        validation or test. G's gradient flows through it, so an override must be
+        differentiable (DiffAugment, ADA). Returns samples of the same shape.
+        """
+        return x
+
     def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         """D's loss from its raw scores on real and generated samples, each ``(N,)``."""
         return self.loss_fn.discriminator(real_logits, fake_logits)
@@ -301,12 +258,26 @@ class GANModule(LightningModule):
         real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, labels)
         return DiscriminatorStep(self.discriminator_loss(real_logits, fake_logits), real_logits, fake_logits)
 
-    def generator_objective(self, fake: Tensor, labels: Optional[Tensor] = None) -> tuple[Tensor, dict[str, Tensor]]:
-        """G's loss on generated samples ``(N, *S)``, and detached scalars to log as ``<stage>/g_<name>``."""
+    def generator_objective(
+        self, fake: Tensor, labels: Optional[Tensor] = None, real: Optional[Tensor] = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """G's loss on generated samples ``(N, *S)``, and detached scalars to log as ``<stage>/g_<name>``.
+
+        ``real`` is the batch's real samples as D sees them (after :meth:`augment` in
+        training), for losses that compare with them (relativistic losses, feature
+        matching); the default ignores it. An override without a ``real`` argument still works.
+        """
         return self.generator_loss(self.discriminate(fake, labels)), {}
 
-    def discriminator_penalty(self, real: Tensor, fake: Tensor, labels: Optional[Tensor] = None) -> Optional[Tensor]:
-        """A regulariser added to D's loss, or ``None``; by default the weighted gradient penalty."""
+    def discriminator_penalty(
+        self, real: Tensor, fake: Tensor, labels: Optional[Tensor] = None, d_step: Optional[DiscriminatorStep] = None
+    ) -> Optional[Tensor]:
+        """A regulariser added to D's loss, or ``None``; by default the weighted gradient penalty.
+
+        ``d_step`` is this batch's :class:`DiscriminatorStep`, with D's scores on ``real`` and
+        ``fake`` (a penalty on the scores themselves, say a drift term, needs no second
+        forward). An override without a ``d_step`` argument still works.
+        """
         if self.gp_weight == 0:
             return None
         return self.gp_weight * gradient_penalty(lambda x: self.discriminate(x, labels), real, fake, self.gradient_scale())
@@ -334,202 +305,9 @@ class GANModule(LightningModule):
     num_classes: int = 0
 
     def check_labels(self, labels: Optional[Labels], n: int) -> Optional[Tensor]:
-        """Requested classes as int64 ``(n,)`` on the CPU; bad labels raise one line.
-
-        Args:
-            labels: ``None``, one class for all ``n`` samples, or one class per sample
-                (a list or a tensor of integers in ``[0, num_classes)``).
-            n: number of samples.
-        """
-        if labels is None:
-            return None
-        name = type(self).__name__
-        if not self.num_classes:
-            raise ConfigError(
-                f"{name} is unconditional and takes no labels; train a conditional variant "
-                "(ganzoo.ConditionalGAN, ACGAN or ProjectionGAN) to choose classes"
-            )
-        try:
-            tensor = torch.as_tensor(labels).detach().cpu()
-        except (TypeError, ValueError, RuntimeError):
-            raise ConfigError(f"labels must be integer class indices, got {labels!r}; e.g. labels=7 or [0, 1, 2]") from None
-        if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
-            raise ConfigError(f"labels must be integer class indices, got dtype {tensor.dtype}; e.g. labels=7 or [0, 1, 2]")
-        if tensor.dim() == 0:
-            tensor = tensor.expand(n)
-        if tensor.dim() != 1 or tensor.shape[0] != n:
-            raise ConfigError(
-                f"got {tensor.numel()} labels of shape {tuple(tensor.shape)} for {n} samples; pass one label per "
-                "sample or a single class for all"
-            )
-        bad = tensor[(tensor < 0) | (tensor >= self.num_classes)]
-        if bad.numel():
-            raise ConfigError(
-                f"label {bad[0].item()} is outside [0, {self.num_classes}): {name} has {self.num_classes} classes; "
-                f"pass class indices 0..{self.num_classes - 1}"
-            )
-        return tensor.to(torch.int64)
-
-    # ------------------------------------------------------------- generation
-    #: how many codes :meth:`fixed_latents` holds (an 8 x 8 grid).
-    num_fixed_latents = 64
-
-    @torch.no_grad()
-    def generate(
-        self,
-        n: int,
-        seed: Optional[int] = None,
-        labels: Optional[Labels] = None,
-        batch_size: int = 4096,
-        ema: Optional[bool] = None,
-    ) -> Tensor:
-        """Draws n samples in data space with G in eval mode.
-
-        Args:
-            n: number of samples.
-            seed: makes the latent codes, and so the samples, reproducible without
-                touching the global random state; the codes are drawn on the CPU, so
-                a seed gives the same codes on every device.
-            labels: for a conditional variant, the class of each sample: one class for
-                all (``7``), or one per sample (a list or a tensor ``(n,)``); ``None``
-                draws classes uniformly (from ``seed``). An unconditional GAN takes none.
-            batch_size: G is run on chunks of this size to bound memory.
-            ema: sample G's moving average (``True``) or G itself (``False``); ``None``
-                takes the average when the module keeps one (``ema_decay``) and
-                :attr:`sample_from_ema` is on.
-
-        Returns:
-            Samples of shape ``(n, *S)`` on this module's device.
-        """
-        labels = self.check_labels(labels, n)
-        rng = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = self.sample_prior(n, rng)
-        if labels is None and self.num_classes:
-            labels = torch.randint(self.num_classes, (n,), generator=rng)
-        return self.decode(z, labels, batch_size, ema)
-
-    @torch.no_grad()
-    def decode(self, z: Tensor, labels: Optional[Labels] = None, batch_size: int = 4096, ema: Optional[bool] = None) -> Tensor:
-        """G (or its moving average, see ``ema`` in :meth:`generate`) applied to given latent codes
-        ``(N, latent_dim)`` (and labels, when conditional) in eval mode; samples ``(N, *S)``."""
-        labels = self.check_labels(labels, z.shape[0])
-        if self.num_classes and labels is None:
-            raise ConfigError(
-                f"{type(self).__name__} is conditional: pass labels (one class for all, or one per code); "
-                f"classes 0..{self.num_classes - 1}"
-            )
-        chunks = z.to(self.device).split(batch_size)
-        label_chunks = labels.to(self.device).split(batch_size) if labels is not None else [None] * len(chunks)
-        with self._generator_for_sampling(ema), evaluating(self.generator):
-            return torch.cat([self(chunk, chunk_labels) for chunk, chunk_labels in zip(chunks, label_chunks)])
-
-    def samples_from_ema(self) -> bool:
-        """Whether :meth:`generate` and :meth:`decode` use G's moving average unless told otherwise."""
-        return self.generator_ema is not None and self.sample_from_ema
-
-    def sampled_generator(self) -> str:
-        """``"moving average"`` or ``"G"``: what samples come from by default, as reports record it."""
-        return "moving average" if self.samples_from_ema() else "G"
-
-    def sampler_description(self) -> str:
-        """`` (moving average of G, decay 0.999)`` when samples come from the average, else empty; for messages."""
-        return f" (moving average of G, decay {self.ema_decay})" if self.samples_from_ema() else ""
-
-    @contextmanager
-    def _generator_for_sampling(self, ema: Optional[bool]) -> Iterator[None]:
-        """Puts G's moving average in G's place while sampling, so every :meth:`forward` (a variant's too) uses it."""
-        if ema and self.generator_ema is None:
-            raise ConfigError(f"{type(self).__name__} keeps no moving average of G; set ema_decay (e.g. 0.999) or pass ema=False")
-        if not (self.samples_from_ema() if ema is None else ema):
-            yield
-            return
-        live = self._modules["generator"]
-        self._modules["generator"] = self.generator_ema
-        try:
-            yield
-        finally:
-            self._modules["generator"] = live
-
-    def ema_decay_now(self) -> float:
-        """The decay of the next average update: ``min(ema_decay, (1 + t) / (10 + t))``, t the G steps averaged so far.
-
-        The warm-up of TensorFlow's ``ExponentialMovingAverage(num_updates=...)``: a plain
-        average with decay 0.999 would still give G's random initial weights e^-3 = 5% of
-        its weight after 3,000 steps; the warm-up forgets them within a few steps.
-        """
-        t = max(self.g_steps - self.ema_start - 1, 0)
-        return min(self.ema_decay, (1 + t) / (10 + t))
-
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        """Moves G's moving average toward G, ``avg <- d * avg + (1 - d) * G`` with ``d = ema_decay_now()``;
-        called after each G update.
-
-        During the first ``ema_start`` generator steps the average is a copy of G. Buffers
-        (BatchNorm's running statistics) are copied, as in StyleGAN2-ADA.
-        """
-        if self.generator_ema is None:
-            return
-        average, live = list(self.generator_ema.parameters()), list(self.generator.parameters())
-        if self.g_steps <= self.ema_start:
-            torch._foreach_copy_(average, live)
-        else:
-            torch._foreach_lerp_(average, live, 1.0 - self.ema_decay_now())
-        for kept, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
-            kept.copy_(buffer)
-
-    def fixed_latents(self) -> Tensor:
-        """The fixed codes behind the sample grids, ``(num_fixed_latents, latent_dim)``.
-
-        Drawn once through :meth:`sample_prior` with ``eval_seed`` and stored in the
-        ``fixed_z`` buffer, so checkpoints carry them and grids stay comparable across
-        a resumed run.
-        """
-        if self.fixed_z.shape[0] == 0:
-            rng = torch.Generator().manual_seed(self.eval_seed)
-            self.fixed_z = self.sample_prior(self.num_fixed_latents, rng)
-        return self.fixed_z
-
-    def interpolate_latents(self, start: Tensor, end: Tensor, steps: int) -> Tensor:
-        """Codes on the path from each ``start`` row to the matching ``end`` row, ``(R * steps, latent_dim)``.
-
-        Spherical for the normal prior (its codes concentrate on a shell; a straight line
-        passes through its improbable centre, White 2016), linear otherwise. Rows of
-        ``steps`` codes, one row per pair.
-        """
-        t = torch.linspace(0, 1, steps, device=start.device).view(1, steps, 1)
-        a, b = start.unsqueeze(1), end.unsqueeze(1)
-        if self.hparams.get("prior", "normal") != "normal":
-            return (a + t * (b - a)).flatten(0, 1)
-        cos = torch.nn.functional.cosine_similarity(a, b, dim=-1).clamp(-1 + 1e-6, 1 - 1e-6).unsqueeze(-1)
-        omega = torch.acos(cos)
-        path = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
-        return path.flatten(0, 1)
-
-    def class_rows(self, z: Tensor, classes: Sequence[int]) -> tuple[Tensor, Tensor]:
-        """Codes and labels of a grid with one row per class and the same codes in every row.
-
-        Args:
-            z: the codes of one row, ``(R, latent_dim)``.
-            classes: the class of each row.
-
-        Returns:
-            Codes ``(len(classes) * R, latent_dim)`` and labels ``(len(classes) * R,)``, row by row.
-        """
-        labels = self.check_labels(list(classes), len(classes))
-        return z.repeat(len(classes), 1), labels.repeat_interleave(z.shape[0])
-
-    def walk_labels(self, rows: int, steps: int, classes: Optional[Sequence[int]] = None) -> Optional[Tensor]:
-        """Labels of ``rows`` interpolation walks of ``steps`` codes each, ``(rows * steps,)``.
-
-        A conditional GAN keeps one class along each walk: row i has ``classes[i % len(classes)]``
-        (every class in turn when ``classes`` is empty or ``None``). ``None`` for an unconditional GAN.
-        """
-        if not self.num_classes:
-            return None
-        chosen = list(classes) if classes else list(range(self.num_classes))
-        row_classes = self.check_labels(chosen, len(chosen))
-        return row_classes[torch.arange(rows) % len(row_classes)].repeat_interleave(steps)
+        """Requested classes as int64 ``(n,)`` on the CPU (see :func:`ganzoo.modules.checks.check_labels`);
+        ``labels`` is ``None``, one class for all ``n`` samples, or one per sample."""
+        return checks.check_labels(labels, n, self.num_classes, type(self).__name__)
 
     @property
     def optimizer_steps_per_g_step(self) -> int:
@@ -567,8 +345,9 @@ class GANModule(LightningModule):
             fake = self(self.sample_prior(real.shape[0]), labels)
 
         with self.toggled_optimizer(d_opt):
-            d_step = self.discriminator_objective(real, fake.detach(), labels)
-            penalty = self.discriminator_penalty(real, fake.detach(), labels)
+            real_seen, fake_seen = self.augment(real), self.augment(fake.detach())
+            d_step = self.discriminator_objective(real_seen, fake_seen, labels)
+            penalty = self._discriminator_penalty(real_seen, fake_seen, labels, d_step)
             loss = d_step.loss if penalty is None else d_step.loss + penalty
             # Under a grad scaler an overflowing scaled penalty is the scaler's to handle (it skips the
             # update and lowers its scale), so only D's objective is checked for NaN or inf.
@@ -579,7 +358,7 @@ class GANModule(LightningModule):
 
         if g_turn:
             with self.toggled_optimizer(g_opt):
-                g_loss, g_terms = self.generator_objective(fake, labels)
+                g_loss, g_terms = self._generator_objective(self.augment(fake), labels, real_seen.detach())
                 g_update = self._update(g_opt, g_loss, "G")
             if g_update:
                 self._step_scheduler(g_opt)
@@ -593,6 +372,18 @@ class GANModule(LightningModule):
                 logs["train/d_penalty"] = penalty.detach()
             logs.update(self._last_g_logs)  # with n_critic > 1: G's latest values
             self.log_dict(logs)
+
+    def _generator_objective(self, fake: Tensor, labels: Optional[Tensor], real: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """:meth:`generator_objective`, given ``real`` when the override takes it."""
+        if _takes(type(self).generator_objective, "real"):
+            return self.generator_objective(fake, labels, real=real)
+        return self.generator_objective(fake, labels)
+
+    def _discriminator_penalty(self, real: Tensor, fake: Tensor, labels: Optional[Tensor], d_step: DiscriminatorStep):
+        """:meth:`discriminator_penalty`, given ``d_step`` when the override takes it."""
+        if _takes(type(self).discriminator_penalty, "d_step"):
+            return self.discriminator_penalty(real, fake, labels, d_step=d_step)
+        return self.discriminator_penalty(real, fake, labels)
 
     def _grad_scaler(self) -> Optional[torch.amp.GradScaler]:
         """The precision plugin's grad scaler when one is at work (``16-mixed``), else ``None``."""
@@ -610,60 +401,8 @@ class GANModule(LightningModule):
         optimizer.step()
         self._check_weights(optimizer, player)
         return True
-
-    @torch.no_grad()
-    def _check_weights(self, optimizer, player: str) -> None:
-        """Stops training when ``player``'s update made its parameters NaN or infinite (under ``raise`` and ``skip``).
-
-        It raises inside the training step, so no checkpoint (they are written between batches)
-        ever holds those weights. One device-to-host sync: the max-norm of all parameters (fused
-        per device), which, unlike the 2-norm, cannot overflow on finite weights and is NaN or
-        infinite exactly when one of them is. DDP keeps the weights equal on every process, so
-        every process decides alike.
-        """
-        if self.on_nonfinite_loss == "ignore":
-            return
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        if not params or bool(torch.nn.utils.get_total_norm(params, float("inf")).isfinite()):
-            return
-        step = f"generator step {self.g_steps + 1}" if player == "G" else f"D update {self.d_steps + 1}"
-        rate = "g_optimizer" if player == "G" else "d_optimizer"
-        raise NonFiniteLossError(
-            f"{player}'s weights became NaN or infinite at {step} (after {self.g_steps} generator steps) although its "
-            f"loss was finite; training stopped before any checkpoint held them, so the checkpoints already written "
-            f"hold finite weights; lower {rate}'s learning rate or set gradient_clip_norm"
-        )
-
-    def _finite(self, loss: Tensor, player: str) -> bool:
-        """Whether ``loss`` may be backpropagated: a NaN or infinite one raises or is skipped (``on_nonfinite_loss``).
-
-        Under DDP the processes decide together, so none waits for a backward pass another skipped.
-        """
-        if self.on_nonfinite_loss == "ignore":
-            return True
-        finite = bool(torch.isfinite(loss))
-        if self._trainer is not None:
-            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
-        if finite:
-            self.consecutive_skips[player] = 0
-            return True
-        if self.on_nonfinite_loss == "skip":
-            self.skipped_steps += 1
-            self.consecutive_skips[player] += 1
-            if self.consecutive_skips[player] >= self.max_consecutive_skips:
-                raise NonFiniteLossError(
-                    f"{player} loss was NaN or infinite at {self.consecutive_skips[player]} consecutive {player} updates, "
-                    f"all skipped (on_nonfinite_loss: skip; {self.g_steps} generator steps made, {self.skipped_steps} "
-                    "updates skipped in all); training stopped, the checkpoints already written hold finite weights; "
-                    f"lower the learning rates, set gradient_clip_norm, or raise max_consecutive_skips ({self.max_consecutive_skips})"
-                )
-            return False
-        where = f"generator step {self.g_steps + 1}" if player == "G" else f"D update {self.d_steps + 1}"
-        raise NonFiniteLossError(
-            f"{player} loss is {loss.item()} at {where} (after {self.g_steps} generator steps); training stopped "
-            "before this update, so the checkpoints already written hold finite weights; lower the learning rates, "
-            "set gradient_clip_norm, or set on_nonfinite_loss: skip"
-        )
+    _check_weights = nonfinite.check_weights  # stops on NaN or infinite weights after an update
+    _finite = nonfinite.finite  # whether a loss may be backpropagated (on_nonfinite_loss)
 
     def _logging_this_batch(self) -> bool:
         """Whether Lightning writes this batch's on-step values (every ``log_every_n_steps`` batches).
@@ -695,7 +434,7 @@ class GANModule(LightningModule):
         self._check_shapes(real)
         fake = self(self.sample_prior(real.shape[0]), labels)
         d_step = self.discriminator_objective(real, fake, labels)
-        g_loss, g_terms = self.generator_objective(fake, labels)
+        g_loss, g_terms = self._generator_objective(fake, labels, real)
         logs = {
             f"{stage}/d_loss": d_step.loss,
             f"{stage}/g_loss": g_loss,
@@ -710,12 +449,15 @@ class GANModule(LightningModule):
     def test_step(self, batch: Any, batch_idx: int) -> None:
         self._evaluation_step(batch, "test")
 
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        resume.before_batch(self, batch_idx)  # the position, and a resumed run's random states
+
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         # Where training's torch random stream stands; validation hands it back (see on_validation_epoch_start).
         self._torch_state_after_batch = torch.get_rng_state()
 
     def on_validation_epoch_start(self) -> None:
-        self._share_generator_statistics()
+        distributed.share_statistics(self._trainer, (self.generator, self.generator_ema))
         self._random_states_before_validation = random_states()
         # Lightning creates the validation iterator before this hook, and a DataLoader draws its
         # base seed from torch's generator: restore the state the last training batch left.
@@ -755,110 +497,25 @@ class GANModule(LightningModule):
         """Generates as many samples as the batch holds (for its labels, when conditional)."""
         return self.generate(len(self.real_samples(batch)), labels=self.batch_labels(batch))
 
-    # ------------------------------------------------------------ bad input
+    # ------------------------------------------------------------ setup and the end
     def setup(self, stage: str) -> None:
         install_atomic_checkpoint_io(self.trainer.strategy)  # checkpoints written whole or not at all
-        self._allow_one_network_backwards()
+        distributed.allow_one_network_backwards(self.trainer.strategy)
         if stage == "fit":
-            self._decorrelate_processes()
+            distributed.decorrelate_processes(self.trainer)
         datamodule = getattr(self.trainer, "datamodule", None)
         data_shape = getattr(datamodule, "data_shape", None)
         if data_shape is not None:
             self._check_shapes(torch.zeros((2, *data_shape)), _source=type(datamodule).__name__)
 
     def on_train_end(self) -> None:
-        self._share_generator_statistics()
+        distributed.share_statistics(self._trainer, (self.generator, self.generator_ema))
 
-    def _share_generator_statistics(self) -> None:
-        """Averages G's buffers (BatchNorm's running statistics), and its moving average's, over the DDP processes.
-
-        Each process updates them from its own fakes; sampling after training or at a
-        validation must see one G, or a metric's chunks would come from slightly different
-        generators. Lightning's ``strategy.reduce`` leaves them as they are on one process.
-        """
-        if self._trainer is None or self.trainer.world_size == 1:
-            return
-        for network in (self.generator, self.generator_ema):
-            for buffer in network.buffers() if network is not None else []:
-                if buffer.is_floating_point():
-                    buffer.copy_(self.trainer.strategy.reduce(buffer, reduce_op="mean"))
-
-    def _decorrelate_processes(self) -> None:
-        """Gives each DDP process its own random stream: its own latent codes, penalty mixing and dropout.
-
-        ``seed_everything`` seeds every process alike, so each would draw the same codes and
-        every device would train on the same fakes while its real batch differs. Process r
-        goes on from seed ``s + r``, with ``s`` drawn from the shared stream: reproducible,
-        and different on every process (the approach of StyleGAN2-ADA). The networks were
-        built before, from the shared stream, so they still start the same.
-        """
-        if self.trainer.world_size == 1:
-            return
-        seed = int(torch.randint(2**62, (1,))) + self.trainer.global_rank
-        torch.manual_seed(seed)
-        np.random.seed(seed % 2**32)
-        random.seed(seed)
-
-    def _allow_one_network_backwards(self) -> None:
-        """Lets DDP reduce the gradients of backward passes that reach only G or only D.
-
-        Each ``manual_backward`` reaches one network's parameters (``toggled_optimizer``
-        freezes the other's), which plain DDP refuses ("parameters that were not used in
-        producing the loss"). DDP's search for unused parameters marks the other network's
-        as ready, so ``strategy: ddp`` works as it is. This runs in ``setup``, before
-        Lightning wraps the module in DDP.
-        """
-        strategy = self.trainer.strategy
-        if not isinstance(strategy, DDPStrategy):
-            return
-        ddp_kwargs = compat.ddp_kwargs(strategy)
-        if ddp_kwargs is None:
-            rank_zero_warn(
-                "ganzoo could not enable DDP's find_unused_parameters on this Lightning version; pass "
-                "strategy='ddp_find_unused_parameters_true' (G's and D's backward passes each reach one network)"
-            )
-        elif not ddp_kwargs.get("find_unused_parameters"):
-            ddp_kwargs["find_unused_parameters"] = True
-        if ddp_kwargs is not None:
-            # Each process keeps its own BatchNorm statistics (averaged at validations and at the end), and a
-            # resumed process restores its own: DDP's broadcast of rank 0's at its first forward would undo that.
-            ddp_kwargs.setdefault("broadcast_buffers", False)
-
-    @torch.no_grad()
     def _check_shapes(self, real: Tensor, _source: str = "the data") -> None:
-        """Fails with one line, before any update, when G or D does not fit the data."""
-        if self._shapes_checked:
-            return
-        n = 2
-        # At setup Lightning already reports the target device while the weights are still on the CPU.
-        device = next(self.generator.parameters(), real).device
-        labels = torch.arange(n, device=device) % self.num_classes if self.num_classes else None
-        with evaluating(self.generator, self.discriminator):
-            try:
-                fake = self(self.sample_prior(n).to(device), labels)
-            except RuntimeError as err:  # say, mat1 and mat2 shapes cannot be multiplied
-                raise ConfigError(
-                    f"generator does not take the module's latent codes, shape (N, {self.latent_dim}) for "
-                    f"latent_dim={self.latent_dim} ({first_line(err)}); make the generator's input size equal latent_dim"
-                ) from None
-            if fake.shape[1:] != real.shape[1:]:
-                raise ConfigError(
-                    f"generator output shape {_shape(fake)} does not match the shape {_shape(real)} of "
-                    f"{_source}; make the generator's output shape equal the data shape"
-                )
-            try:
-                scores = self.discriminator(fake) if labels is None else self.discriminate(fake, labels)
-            except RuntimeError as err:
-                raise ConfigError(
-                    f"discriminator does not take samples of shape {_shape(fake)}, the shape of {_source} "
-                    f"({first_line(err)}); make the discriminator's input shape equal the data shape"
-                ) from None
-            if scores.numel() != n:
-                raise ConfigError(
-                    f"discriminator output shape {tuple(scores.shape)} for {n} samples; it must return one "
-                    "raw score per sample, shape (N,) or (N, 1)"
-                )
-        self._shapes_checked = True
+        """Fails with one line, before any update, when G or D does not fit the data (checked once)."""
+        if not self._shapes_checked:
+            checks.check_networks_fit(self, real, _source)
+            self._shapes_checked = True
 
     # ------------------------------------------------------------ checkpoints
     @classmethod
@@ -896,12 +553,7 @@ class GANModule(LightningModule):
         return lightning_loader(checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict, **kwargs)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["ganzoo_counters"] = {"d_steps": self.d_steps, "g_steps": self.g_steps, "skipped_steps": self.skipped_steps}
-        checkpoint["ganzoo_counters"]["consecutive_skips"] = dict(self.consecutive_skips)
-        checkpoint["ganzoo_random_states"] = self._random_states_of_every_process()
-        record_position(checkpoint, self.resume_position, self._trainer)
-        if self._trainer is not None and self.trainer.world_size > 1:
-            checkpoint["ganzoo_process_buffers"] = self._of_every_process(self._process_local_buffers())
+        resume.save_state(self, checkpoint)  # counters, random states, position, per-process buffers
         checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         if datamodule is not None:  # with its hyperparameters, enough for `ganzoo evaluate` to rebuild it
@@ -928,53 +580,4 @@ class GANModule(LightningModule):
             self.fixed_z = torch.empty_like(state["fixed_z"], device=self.fixed_z.device)
         else:  # written before grids existed: keep the placeholder, draw the codes on first use
             state["fixed_z"] = self.fixed_z
-        self._random_states_to_restore = checkpoint.get("ganzoo_random_states")
-        self._buffers_to_restore = checkpoint.get("ganzoo_process_buffers")
-        # Lightning's loop counters in the checkpoint are made to say this position before it restores them.
-        self.resume_position = restore_position(checkpoint) or self.resume_position
-        counters = checkpoint.get("ganzoo_counters", {})
-        self.d_steps = counters.get("d_steps", 0)
-        self.g_steps = counters.get("g_steps", 0)
-        self.skipped_steps = counters.get("skipped_steps", 0)
-        self.consecutive_skips.update(counters.get("consecutive_skips", {}))
-
-    def _random_states_of_every_process(self) -> list[dict]:
-        """The random states of each process, by rank (Lightning calls checkpoint hooks on every process)."""
-        return self._of_every_process(random_states())
-
-    def _process_local_buffers(self) -> dict[str, Tensor]:
-        """The floating buffers (BatchNorm's running statistics) that each DDP process updates on its own
-        between validations; the checkpoint's state_dict holds rank 0's only."""
-        return {name: buffer.detach().clone() for name, buffer in self.named_buffers() if buffer.is_floating_point() and name != "fixed_z"}
-
-    def _of_every_process(self, states: Any) -> list:
-        """``states`` of each process, by rank."""
-        world = self.trainer.world_size if self._trainer is not None else 1
-        if world == 1 or not torch.distributed.is_available() or not torch.distributed.is_initialized():
-            return [states]
-        gathered: list = [None] * world
-        torch.distributed.all_gather_object(gathered, states)
-        return gathered
-
-    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        # Recorded before the batch trains, as checkpoints written in on_train_batch_end hooks
-        # (ModelCheckpoint's, which Lightning calls before the module's) must count it.
-        after = position_after_batch(self.trainer.current_epoch, batch_idx, self.trainer.num_training_batches)
-        self.resume_position = after._replace(seed=self.resume_position.seed)
-        # A resumed run takes up the random states where the checkpoint left them, just before
-        # its first batch, so z, the penalty's mixing and dropout draw what the run in one go drew.
-        pending, self._random_states_to_restore = self._random_states_to_restore, None
-        if not pending or not self.trainer.ckpt_path:
-            return
-        if len(pending) != self.trainer.world_size:
-            rank_zero_warn(
-                f"the checkpoint holds the random states of {len(pending)} processes, this run has "
-                f"{self.trainer.world_size}; the resumed run draws other random numbers than the original"
-            )
-            return
-        set_random_states(pending[self.trainer.global_rank])
-        # Under DDP each process also takes up its own BatchNorm statistics (the state_dict has rank 0's).
-        buffers, self._buffers_to_restore = self._buffers_to_restore, None
-        if buffers and len(buffers) == self.trainer.world_size:
-            for name, value in buffers[self.trainer.global_rank].items():
-                self.get_buffer(name).copy_(value)
+        resume.load_state(self, checkpoint)  # Lightning's loop counters are rewritten before it restores them
