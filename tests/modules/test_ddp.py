@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent(
                         VanillaGAN, Gaussian1D)
 
     out, tests = sys.argv[1], sys.argv[2]
-    sys.path.insert(0, tests)
+    sys.path[:0] = [tests, tests + "/.."]  # test_ddp, and the helpers one folder up
     from metric_helpers import TinyFeatures
     from test_ddp import PROTOCOL, TINY_DCGAN
 

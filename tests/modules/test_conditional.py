@@ -222,7 +222,7 @@ def test_sample_grid_draws_one_row_per_class(trainer_kwargs, tmp_path):
         SampleGrid(classes=[0, 5]).setup(trainer, model, "fit")
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli_args(tmp_path, steps):

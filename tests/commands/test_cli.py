@@ -12,7 +12,7 @@ from ganzoo import ConfigError, GANModule, MaxGeneratorSteps, VanillaGAN
 from ganzoo.cli import GANZooCLI, main
 from ganzoo.registry import ZOO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / "zoo_configs").glob("*.yaml"))
 QUICK_START = ROOT / "zoo_configs" / "vanilla_gaussian1d.yaml"
 

@@ -8,7 +8,7 @@ from ganzoo import MNISTDataModule
 from ganzoo.data.stacked import StackedMNISTDataModule
 from ganzoo.metrics.evaluator import ImageEvaluator
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ from ganzoo.metrics.domain import (
 from ganzoo.modules.classifier import random_resample, random_shift
 from ganzoo.nets.classifier import DigitClassifier
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module", autouse=True)

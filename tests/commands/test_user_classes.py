@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 MYGANS = '''
 """My GANs: a DCGAN with the R1 penalty, and an image folder with an option of its own."""
