@@ -18,16 +18,14 @@ from ganzoo.data import (
     MNISTDataModule,
 )
 from ganzoo.errors import ConfigError
+from helpers import SHARED_DATA  # constructing and parsing read no data; loading goes through mnist_dir
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    raw = SHARED_DATA / "MNIST" / "raw"
-    assert raw.is_dir(), f"real MNIST must lie in {raw} (torchvision layout, see ../shared/data/README.md)"
-    dm = MNISTDataModule(data_dir=str(SHARED_DATA))
+def mnist(mnist_dir):
+    dm = MNISTDataModule(data_dir=str(mnist_dir))
     dm.prepare_data()
     dm.setup("fit")
     return dm
@@ -60,8 +58,8 @@ def test_mnist_keeps_the_official_order(mnist):
     assert mnist.splits["val"] is mnist.splits["test"]  # GAN training never fits the test split
 
 
-def test_mnist_resized_to_32(mnist):
-    dm = MNISTDataModule(data_dir=str(SHARED_DATA), image_size=32, batch_size=64)
+def test_mnist_resized_to_32(mnist, mnist_dir):
+    dm = MNISTDataModule(data_dir=str(mnist_dir), image_size=32, batch_size=64)
     dm.setup("fit")
     images, labels = next(iter(dm.val_dataloader()))
     assert images.shape == (64, 1, 32, 32) and -1 <= images.min() and images.max() <= 1
