@@ -236,6 +236,7 @@ def test_a_gan_trains_validates_and_predicts_on_digits(trainer_kwargs):
     assert samples.shape == (180, 1, 8, 8) and samples.abs().max() <= 1
 
 
+@pytest.mark.slow
 def test_the_digits_evaluator_does_not_depend_on_the_thread_count():
     """Its classifier is fitted on one BLAS thread: 1 and 2 threads give the same metrics."""
     import os

@@ -59,6 +59,7 @@ def test_conditional_accuracy_of_samples_that_show_their_class(mnist, tmp_path):
     assert wrong < 0.05
 
 
+@pytest.mark.slow
 def test_stacked_mnist_mode_counting(tmp_path, mnist_dir):
     data = StackedMNISTDataModule(data_dir=str(mnist_dir), num_train=12_000, num_val=10_000)
     data.setup("fit")

@@ -127,6 +127,7 @@ SCRIPT = textwrap.dedent(
 )
 
 TESTS = Path(__file__).resolve().parent
+pytestmark = pytest.mark.slow  # two processes that train three GANs
 
 
 @pytest.fixture(scope="module")
