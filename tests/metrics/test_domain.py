@@ -174,6 +174,7 @@ def test_mode_metrics_of_hand_made_ids():
         mode_metrics(torch.tensor([3, 1000]))
 
 
+@pytest.mark.slow
 def test_real_stacked_mnist_covers_the_modes_and_collapse_does_not(mnist_classifier, stacked):
     images = stacked.splits["val"].images.float() / 127.5 - 1
     real = stacked_mnist_modes(mnist_classifier, images)
