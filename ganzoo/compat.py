@@ -12,6 +12,7 @@ reads and rewrites Lightning's loop state inside a checkpoint.
 """
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any, Iterable, Optional, Union
 
 from torch import Tensor
@@ -87,3 +88,13 @@ def inception_features(net: Any, images: Tensor) -> Any:
     forward behind it returns all of them.
     """
     return net._torch_fidelity_forward(images)
+
+
+def keep_none_values() -> dict:
+    """Keyword arguments with which jsonargparse's ``save`` and ``dump`` keep entries whose value is ``None``.
+
+    Public API, but renamed: jsonargparse 4.49 calls ``skip_none`` ``skip_unset`` (the old name warns and
+    goes in 5.0), and the versions from 4.32 that ganzoo admits know only ``skip_none``.
+    """
+    major, minor = (int(part) for part in version("jsonargparse").split(".")[:2])
+    return {"skip_unset" if (major, minor) >= (4, 49) else "skip_none": False}

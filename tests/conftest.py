@@ -4,6 +4,7 @@ import warnings
 
 import matplotlib
 import pytest
+from helpers import SHARED_DATA
 
 matplotlib.use("Agg")
 os.environ.setdefault("WANDB_MODE", "offline")
@@ -27,25 +28,6 @@ def trainer_kwargs(tmp_path):
     )
 
 
-def adam(lr, betas=(0.5, 0.999)):
-    import functools
-
-    import torch
-
-    return functools.partial(torch.optim.Adam, lr=lr, betas=betas)
-
-
-def linear_decay(total_steps, end_factor=0.01):
-    """LR decayed linearly to ``end_factor`` over ``total_steps`` updates of its optimizer."""
-    import functools
-
-    import torch
-
-    return functools.partial(
-        torch.optim.lr_scheduler.LinearLR, start_factor=1.0, end_factor=end_factor, total_iters=total_steps
-    )
-
-
 @pytest.fixture(autouse=True, scope="session")
 def _private_ganzoo_cache(tmp_path_factory):
     """Real-image statistics go to a per-session folder, never to the user's ~/.cache."""
@@ -58,3 +40,12 @@ def random_inception_weights(tmp_path_factory):
     from ganzoo.metrics.inception import save_random_inception_weights
 
     return save_random_inception_weights(tmp_path_factory.mktemp("inception") / "random_inception.pth")
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """The folder that holds MNIST in torchvision's layout (../shared/data); a test that needs it skips without it."""
+    raw = SHARED_DATA / "MNIST" / "raw"
+    if not raw.is_dir():
+        pytest.skip(f"MNIST not found at {raw} (torchvision layout); see ../shared/data/README.md")
+    return SHARED_DATA

@@ -3,6 +3,8 @@ import argparse
 import importlib
 import inspect
 import re
+import warnings
+from typing import Optional
 
 import pytest
 import torch
@@ -46,3 +48,15 @@ def test_the_grad_scaler_scale_is_the_scale_it_will_use():
     loss = torch.nn.Parameter(torch.ones(1)).sum()
     scaler.scale(loss)  # the scale exists once used
     assert float(compat.grad_scaler_scale(scaler)) == 2.0**10
+
+
+def test_keep_none_values_keeps_none_entries_without_a_deprecation_warning(monkeypatch):
+    from jsonargparse import ArgumentParser
+
+    monkeypatch.setenv("JSONARGPARSE_DEPRECATION_WARNINGS", "all")  # else each warning shows once per process
+    parser = ArgumentParser()
+    parser.add_argument("--steps", type=Optional[int], default=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        dumped = parser.dump(parser.parse_args([]), **compat.keep_none_values())
+    assert "steps: null" in dumped

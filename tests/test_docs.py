@@ -14,6 +14,7 @@ BLOCKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", BLOCKS)
 def test_python_block_runs(source, tmp_path):
     result = subprocess.run([sys.executable, "-c", source], cwd=tmp_path, capture_output=True, text=True, timeout=300)

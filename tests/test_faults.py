@@ -81,6 +81,7 @@ write_atomically(target, write_half_then_hang)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tmpdir", ["same filesystem", "/dev/shm"])
 def test_kill_9_mid_write_leaves_the_previous_checkpoint_and_the_next_save_removes_the_orphan(tmpdir, tmp_path):
     """A SIGKILL while the new checkpoint is half written: the old one is intact, loadable, and the only target.
@@ -194,6 +195,7 @@ def test_a_full_disk_stops_the_run_with_one_line_and_leaves_whole_checkpoints(mo
     assert {g_steps_in(path) for path in checkpoints} == {2}  # those of the first validation (2 batches), whole
 
 
+@pytest.mark.slow
 def test_sigterm_saves_last_ckpt_and_exits_143(tiny_config, tmp_path):
     """The process of ``ganzoo fit`` itself, as a scheduler sees it: a preempted run is not a finished one."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]), "WANDB_MODE": "offline"}
@@ -296,6 +298,7 @@ def test_of_runs_starting_at_once_in_one_directory_exactly_one_gets_it(tmp_path)
     assert all("belongs to another run" in outcome for outcome in outcomes[:-1])
 
 
+@pytest.mark.slow
 def test_two_cli_runs_started_together_in_one_directory(tiny_config, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
     args = [sys.executable, "-m", "ganzoo", "fit", "--config", str(tiny_config), f"--trainer.default_root_dir={tmp_path / 'run'}"]

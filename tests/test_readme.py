@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
@@ -23,6 +25,7 @@ def test_quick_start_tests_and_docs_are_exactly_three_marked_commands():
         assert f"$(readme_command {name})" in ci  # CI runs these very commands
 
 
+@pytest.mark.slow
 def test_every_python_block_in_the_readme_runs(tmp_path):
     code = blocks("python")
     assert code
@@ -31,6 +34,7 @@ def test_every_python_block_in_the_readme_runs(tmp_path):
         assert result.returncode == 0, result.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_the_error_line_shown_in_the_readme_is_the_one_users_get():
     shown = next(line for line in README.splitlines() if line.startswith("ganzoo: error: unknown loss"))
     result = subprocess.run(

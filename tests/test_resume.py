@@ -333,7 +333,7 @@ def test_a_run_resumed_twice_and_with_another_seed_keeps_the_order_and_the_bits(
 
 def test_a_finished_run_that_skipped_updates_continues_from_its_limit(tmp_path):
     """With on_nonfinite_loss: skip, max_g_steps still counts G updates across a resume."""
-    from test_precision import nan_model
+    from helpers import nan_model
 
     def run(g_steps, ckpt_path=None):
         seed_everything(0)

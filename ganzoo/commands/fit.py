@@ -75,8 +75,8 @@ class RunConfigSaver(SaveConfigCallback):
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         path = run_dir(trainer) / self.config_filename
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.parser.save(self.config, str(path), skip_none=False, overwrite=True, multifile=self.multifile)
-        resolved = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
+        self.parser.save(self.config, str(path), **compat.keep_none_values(), overwrite=True, multifile=self.multifile)
+        resolved = yaml.safe_load(self.parser.dump(self.config, **compat.keep_none_values()))
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.experiment.config.update({"config": resolved}, allow_val_change=True)

@@ -4,7 +4,7 @@ import lightning.pytorch as pl
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import adam, linear_decay
+from helpers import adam, linear_decay
 
 from ganzoo import (
     ConfigError,
@@ -50,6 +50,7 @@ def fit(model, datamodule, g_steps, trainer_kwargs, callbacks=(), **overrides):
     return trainer
 
 
+@pytest.mark.slow
 def test_seeded_run_moves_uniform_noise_onto_the_gaussian(trainer_kwargs):
     pl.seed_everything(0)
     model, data = gaussian_gan(2000), Gaussian1D(mean=TARGET_MEAN, std=TARGET_STD)
@@ -83,6 +84,7 @@ LOSS_SETTINGS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", sorted(LOSS_SETTINGS))
 def test_each_loss_moves_the_distribution_to_the_target(loss, trainer_kwargs):
     # 800 steps is short: some seeds stop while G's spread still swings (seed 1 ends with std 1.84-1.87
@@ -192,7 +194,28 @@ def test_training_logs_losses_and_discriminator_statistics(trainer_kwargs):
     model = VanillaGAN(data_shape=[2], latent_dim=4, loss="minimax")
     logged = fit(model, Ring2D(batch_size=16), 3, trainer_kwargs, log_every_n_steps=1).callback_metrics
     assert "train/d_penalty" not in logged
-    assert 0 <= logged["train/d_acc_real"].item() <= 1 and 0 <= logged["train/d_real"].item() <= 1
+
+    # A D that outputs the logit 0.7 for every sample, frozen (lr 0): the minimax loss scores it sigmoid(0.7),
+    # and D calls every sample real (decision level 0), so it is right on all reals and wrong on all fakes.
+    model = VanillaGAN(data_shape=[2], latent_dim=4, loss="minimax", discriminator=ConstantLogit(0.7),
+                       d_optimizer=adam(0.0))  # fmt: skip
+    logged = fit(model, Ring2D(batch_size=16), 3, trainer_kwargs, log_every_n_steps=1).callback_metrics
+    assert logged["train/d_real"].item() == pytest.approx(1 / (1 + math.exp(-0.7)))
+    assert logged["train/d_fake"].item() == pytest.approx(1 / (1 + math.exp(-0.7)))
+    assert logged["train/d_acc_real"].item() == 1 and logged["train/d_acc_fake"].item() == 0
+
+
+class ConstantLogit(torch.nn.Module):
+    """A discriminator of 2-D samples whose output, shape (N, 1), is ``logit`` for every input while its weights
+    stay where they start (zero weights on the input keep G's loss differentiable)."""
+
+    def __init__(self, logit: float):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(2, 1))
+        self.logit = torch.nn.Parameter(torch.tensor(logit))
+
+    def forward(self, x):
+        return x @ self.weight + self.logit
 
 
 def test_discriminator_and_generator_update_only_their_own_parameters(trainer_kwargs):

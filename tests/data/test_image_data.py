@@ -18,16 +18,14 @@ from ganzoo.data import (
     MNISTDataModule,
 )
 from ganzoo.errors import ConfigError
+from helpers import SHARED_DATA  # constructing and parsing read no data; loading goes through mnist_dir
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    raw = SHARED_DATA / "MNIST" / "raw"
-    assert raw.is_dir(), f"real MNIST must lie in {raw} (torchvision layout, see ../shared/data/README.md)"
-    dm = MNISTDataModule(data_dir=str(SHARED_DATA))
+def mnist(mnist_dir):
+    dm = MNISTDataModule(data_dir=str(mnist_dir))
     dm.prepare_data()
     dm.setup("fit")
     return dm
@@ -60,8 +58,8 @@ def test_mnist_keeps_the_official_order(mnist):
     assert mnist.splits["val"] is mnist.splits["test"]  # GAN training never fits the test split
 
 
-def test_mnist_resized_to_32(mnist):
-    dm = MNISTDataModule(data_dir=str(SHARED_DATA), image_size=32, batch_size=64)
+def test_mnist_resized_to_32(mnist, mnist_dir):
+    dm = MNISTDataModule(data_dir=str(mnist_dir), image_size=32, batch_size=64)
     dm.setup("fit")
     images, labels = next(iter(dm.val_dataloader()))
     assert images.shape == (64, 1, 32, 32) and -1 <= images.min() and images.max() <= 1
@@ -238,6 +236,7 @@ def test_a_gan_trains_validates_and_predicts_on_digits(trainer_kwargs):
     assert samples.shape == (180, 1, 8, 8) and samples.abs().max() <= 1
 
 
+@pytest.mark.slow
 def test_the_digits_evaluator_does_not_depend_on_the_thread_count():
     """Its classifier is fitted on one BLAS thread: 1 and 2 threads give the same metrics."""
     import os

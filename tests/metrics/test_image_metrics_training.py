@@ -129,6 +129,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_processes_give_the_single_process_result(tmp_path):
     single = ImageEvaluator(["fid", "kid", "is"], num_fake=10, num_real=11, batch_size=3, kid_subset_size=5,
                             kid_subsets=4, is_splits=2, cache_dir=str(tmp_path / "single"))

@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent(
                         VanillaGAN, Gaussian1D)
 
     out, tests = sys.argv[1], sys.argv[2]
-    sys.path.insert(0, tests)
+    sys.path[:0] = [tests, tests + "/.."]  # test_ddp, and the helpers one folder up
     from metric_helpers import TinyFeatures
     from test_ddp import PROTOCOL, TINY_DCGAN
 
@@ -127,6 +127,7 @@ SCRIPT = textwrap.dedent(
 )
 
 TESTS = Path(__file__).resolve().parent
+pytestmark = pytest.mark.slow  # two processes that train three GANs
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import torch
 
 from ganzoo import ConfigError, DCGAN, MaxGeneratorSteps, Ring2D, VanillaGAN
 from ganzoo.errors import NonFiniteLossError
+from helpers import nan_model
 
 
 class StepSizes(pl.Callback):
@@ -62,23 +63,6 @@ def test_bf16_mixed_trains_with_clipping_on_the_cpu(trainer_kwargs):
     assert model.g_steps == 4
     assert all(torch.isfinite(trainer.callback_metrics[k]) for k in ("train/d_loss", "train/g_loss"))
     assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast computes in bf16, weights stay fp32
-
-
-class NaNAtThirdDUpdate(VanillaGAN):
-    """D's loss turns NaN once, at its third update."""
-
-    def discriminator_loss(self, real_logits, fake_logits):
-        loss = super().discriminator_loss(real_logits, fake_logits)
-        return loss * float("nan") if self.d_steps == 2 and not self.poisoned else loss
-
-    poisoned = False
-
-    def on_train_batch_end(self, *args):
-        self.poisoned = self.poisoned or self.skipped_steps > 0
-
-
-def nan_model(policy):
-    return NaNAtThirdDUpdate(data_shape=[2], latent_dim=4, g_hidden_dims=[8], d_hidden_dims=[8], on_nonfinite_loss=policy)
 
 
 def test_a_nan_loss_stops_training_with_one_line_and_the_last_checkpoint_loads(trainer_kwargs, tmp_path):

@@ -10,7 +10,7 @@ from ganzoo import DigitsDataModule, GANModule, Gaussian1D, MaxGeneratorSteps, P
 from ganzoo.cli import main
 from ganzoo.errors import ConfigError
 
-QUICK_START = str(Path(__file__).resolve().parents[1] / "zoo_configs" / "vanilla_gaussian1d.yaml")
+QUICK_START = str(Path(__file__).resolve().parents[2] / "zoo_configs" / "vanilla_gaussian1d.yaml")
 
 
 def vanilla(**kwargs):

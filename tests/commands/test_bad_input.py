@@ -22,7 +22,7 @@ from PIL import Image
 from ganzoo import DCGAN, DigitsDataModule
 from ganzoo.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUICK = str(ROOT / "zoo_configs" / "vanilla_gaussian1d.yaml")
 RING = str(ROOT / "zoo_configs" / "vanilla_ring8.yaml")
 DIGITS = str(ROOT / "zoo_configs" / "dcgan_digits.yaml")

@@ -12,7 +12,7 @@ from ganzoo import ConfigError, GANModule, MaxGeneratorSteps, VanillaGAN
 from ganzoo.cli import GANZooCLI, main
 from ganzoo.registry import ZOO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / "zoo_configs").glob("*.yaml"))
 QUICK_START = ROOT / "zoo_configs" / "vanilla_gaussian1d.yaml"
 
@@ -138,6 +138,7 @@ def test_parse_errors_raise_a_config_error_from_python():
         GANZooCLI(args=["--config", str(QUICK_START), "--model.init_args.latent_dim=abc"], run=False)
 
 
+@pytest.mark.slow
 def test_a_parse_error_through_the_console_script_is_one_line_on_stderr(tmp_path):
     args = ["fit", "--config", str(QUICK_START), *quiet_run_args(tmp_path, 3), "--model.class_path=ganzoo.VanilaGAN"]
     result = subprocess.run([sys.executable, "-m", "ganzoo", *args], cwd=tmp_path, capture_output=True, text=True,
@@ -156,6 +157,7 @@ def run(*args, cwd):
     return result.stdout
 
 
+@pytest.mark.slow
 def test_quick_start_recipe_end_to_end_through_the_console_script(tmp_path):
     """fit prints its final figures and picture; the checkpoint then serves test and predict."""
     ganzoo = str(Path(sys.executable).with_name("ganzoo"))
@@ -182,6 +184,7 @@ def test_quick_start_recipe_end_to_end_through_the_console_script(tmp_path):
         cwd=tmp_path)
 
 
+@pytest.mark.slow
 def test_python_dash_m_is_the_same_cli():
     out = run(sys.executable, "-m", "ganzoo", "--help", cwd=ROOT)
     for subcommand in ("fit", "validate", "test", "predict", "generate"):

@@ -1,5 +1,4 @@
 """The domain metrics through ImageEvaluator, on the real MNIST: real digits score as real digits, noise does not."""
-from pathlib import Path
 
 import pytest
 import torch
@@ -8,12 +7,10 @@ from ganzoo import MNISTDataModule
 from ganzoo.data.stacked import StackedMNISTDataModule
 from ganzoo.metrics.evaluator import ImageEvaluator
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 @pytest.fixture(scope="module")
-def mnist():
-    data = MNISTDataModule(data_dir=str(SHARED_DATA))
+def mnist(mnist_dir):
+    data = MNISTDataModule(data_dir=str(mnist_dir))
     data.setup("fit")
     return data
 
@@ -62,8 +59,9 @@ def test_conditional_accuracy_of_samples_that_show_their_class(mnist, tmp_path):
     assert wrong < 0.05
 
 
-def test_stacked_mnist_mode_counting(tmp_path):
-    data = StackedMNISTDataModule(data_dir=str(SHARED_DATA), num_train=12_000, num_val=10_000)
+@pytest.mark.slow
+def test_stacked_mnist_mode_counting(tmp_path, mnist_dir):
+    data = StackedMNISTDataModule(data_dir=str(mnist_dir), num_train=12_000, num_val=10_000)
     data.setup("fit")
     real = data.splits["val"]
     images = torch.stack([real[i][0] for i in range(10_000)])

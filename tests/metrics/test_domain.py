@@ -24,8 +24,7 @@ from ganzoo.metrics.domain import (
 from ganzoo.modules.classifier import random_resample, random_shift
 from ganzoo.nets.classifier import DigitClassifier
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -37,10 +36,8 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def mnist_test():
-    raw = SHARED_DATA / "MNIST" / "raw"
-    assert raw.is_dir(), f"real MNIST must lie in {raw} (torchvision layout, see ../shared/data/README.md)"
-    dm = MNISTDataModule(data_dir=str(SHARED_DATA))
+def mnist_test(mnist_dir):
+    dm = MNISTDataModule(data_dir=str(mnist_dir))
     test = dm._tensors(train=False)
     return test.images.float() / 127.5 - 1, test.labels
 
@@ -56,8 +53,8 @@ def mnist_probs(mnist_classifier, mnist_test):
 
 
 @pytest.fixture(scope="module")
-def stacked():
-    dm = StackedMNISTDataModule(data_dir=str(SHARED_DATA), num_train=2000, seed=0)
+def stacked(mnist_dir):
+    dm = StackedMNISTDataModule(data_dir=str(mnist_dir), num_train=2000, seed=0)
     dm.setup("fit")
     return dm
 
@@ -177,6 +174,7 @@ def test_mode_metrics_of_hand_made_ids():
         mode_metrics(torch.tensor([3, 1000]))
 
 
+@pytest.mark.slow
 def test_real_stacked_mnist_covers_the_modes_and_collapse_does_not(mnist_classifier, stacked):
     images = stacked.splits["val"].images.float() / 127.5 - 1
     real = stacked_mnist_modes(mnist_classifier, images)
@@ -206,9 +204,9 @@ def test_stacked_mnist_datamodule(stacked, mnist_test, mnist_classifier):
     assert ((predicted * torch.tensor([100, 10, 1])).sum(dim=1) == labels).float().mean() >= 0.95
 
 
-def test_stacked_mnist_draws_are_fixed_by_seed(stacked):
-    again = StackedMNISTDataModule(data_dir=str(SHARED_DATA), num_train=2000, num_val=100, seed=0)
-    other = StackedMNISTDataModule(data_dir=str(SHARED_DATA), num_train=2000, num_val=100, seed=1)
+def test_stacked_mnist_draws_are_fixed_by_seed(stacked, mnist_dir):
+    again = StackedMNISTDataModule(data_dir=str(mnist_dir), num_train=2000, num_val=100, seed=0)
+    other = StackedMNISTDataModule(data_dir=str(mnist_dir), num_train=2000, num_val=100, seed=1)
     again.setup("fit")
     other.setup("fit")
     assert torch.equal(again.splits["train"].images, stacked.splits["train"].images)

@@ -12,9 +12,10 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 MYGANS = '''
 """My GANs: a DCGAN with the R1 penalty, and an image folder with an option of its own."""
@@ -64,6 +65,7 @@ def _ganzoo(*args, cwd: Path, expect: int = 0) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.mark.slow
 def test_fit_resume_generate_evaluate_a_class_of_my_own_module(tmp_path):
     (tmp_path / "mygans.py").write_text(textwrap.dedent(MYGANS))
     _digit_images(tmp_path / "digits")

@@ -19,7 +19,7 @@ from ganzoo import DCGAN, ConfigError, GANModule
 from ganzoo.cli import main
 from ganzoo.registry import create_gan, list_gans
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUICK_START = ROOT / "zoo_configs" / "vanilla_gaussian1d.yaml"
 QUIET = ["--trainer.logger=false", "--trainer.limit_val_batches=0"]
 FIDELITY = "torch_fidelity.feature_extractor_inceptionv3.FeatureExtractorInceptionV3"

@@ -184,6 +184,7 @@ def test_checkpoint_round_trip_keeps_class_and_samples(cls, trainer_kwargs, tmp_
         assert loaded.class_weight == model.class_weight
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", VARIANTS, ids=lambda c: c.__name__)
 def test_short_run_on_real_digits_learns_the_class(cls, trainer_kwargs):
     """300 G steps on scikit-learn's real 8x8 digits: the shipped digits classifier (trained on real
@@ -222,7 +223,7 @@ def test_sample_grid_draws_one_row_per_class(trainer_kwargs, tmp_path):
         SampleGrid(classes=[0, 5]).setup(trainer, model, "fit")
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli_args(tmp_path, steps):
