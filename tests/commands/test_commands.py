@@ -9,7 +9,7 @@ import pytest
 from ganzoo.argparsing import dashed, respell
 from ganzoo.cli import COMMANDS, main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 #: each command with an argument it refuses, and what its one error line says.
 BAD_ARGUMENT = {
