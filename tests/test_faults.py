@@ -198,7 +198,8 @@ def test_a_full_disk_stops_the_run_with_one_line_and_leaves_whole_checkpoints(mo
 @pytest.mark.slow
 def test_sigterm_saves_last_ckpt_and_exits_143(tiny_config, tmp_path):
     """The process of ``ganzoo fit`` itself, as a scheduler sees it: a preempted run is not a finished one."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]), "WANDB_MODE": "offline"}
+    path = [ROOT, ROOT / "tests", ROOT / "tests" / "modules"]  # ganzoo, the helpers, test_precision.SigtermAt
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path)), "WANDB_MODE": "offline"}
     args = ["fit", "--config", str(tiny_config), "--max_g_steps=20", f"--trainer.default_root_dir={tmp_path / 'run'}",
             "--trainer.callbacks+=test_precision.SigtermAt", "--trainer.callbacks.g_step=3"]  # fmt: skip
     result = subprocess.run([sys.executable, "-m", "ganzoo", *args], env=env, capture_output=True, text=True, timeout=300)

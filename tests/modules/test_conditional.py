@@ -184,7 +184,6 @@ def test_checkpoint_round_trip_keeps_class_and_samples(cls, trainer_kwargs, tmp_
         assert loaded.class_weight == model.class_weight
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("cls", VARIANTS, ids=lambda c: c.__name__)
 def test_short_run_on_real_digits_learns_the_class(cls, trainer_kwargs):
     """300 G steps on scikit-learn's real 8x8 digits: the shipped digits classifier (trained on real

@@ -50,7 +50,6 @@ def fit(model, datamodule, g_steps, trainer_kwargs, callbacks=(), **overrides):
     return trainer
 
 
-@pytest.mark.slow
 def test_seeded_run_moves_uniform_noise_onto_the_gaussian(trainer_kwargs):
     pl.seed_everything(0)
     model, data = gaussian_gan(2000), Gaussian1D(mean=TARGET_MEAN, std=TARGET_STD)
@@ -84,7 +83,6 @@ LOSS_SETTINGS = {
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("loss", sorted(LOSS_SETTINGS))
 def test_each_loss_moves_the_distribution_to_the_target(loss, trainer_kwargs):
     # 800 steps is short: some seeds stop while G's spread still swings (seed 1 ends with std 1.84-1.87
