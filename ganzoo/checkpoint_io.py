@@ -11,7 +11,6 @@ checkpoint or the new one.
 from __future__ import annotations
 
 import errno
-import io
 import os
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -38,9 +37,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Optional[Any] = None) -> None:
         if storage_options is not None or get_protocol(str(path)) != "file" or "://" in str(path):
             return super().save_checkpoint(checkpoint, path, storage_options=storage_options)
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
-        write_atomically(path, lambda file: file.write(buffer.getbuffer()))
+        # Serialised straight into the temporary file: no second, in-memory copy of the checkpoint.
+        write_atomically(path, lambda file: torch.save(checkpoint, file))
 
 
 def write_atomically(path, write: Callable[[Any], Any]) -> None:

@@ -10,7 +10,6 @@ import re
 import sys
 from argparse import ArgumentError
 from importlib.util import find_spec
-from pathlib import Path
 from typing import Optional
 
 import yaml
@@ -27,7 +26,6 @@ from ganzoo.checkpoint_loading import (
     ClassPolicy,
     check_checkpoint_file,
     check_module_classes,
-    read_checkpoint,
     trusted_modules_of_config,
 )
 from ganzoo.cli_errors import one_line_parse_error
@@ -153,6 +151,7 @@ class GANZooCLI(LightningCLI):
         # the user's own config names (--model mygans.R1DCGAN, say) are the ones vouched for.
         subcommand = self.config.get("subcommand")
         checkpoint = check_checkpoint_file(self.config[subcommand].get("ckpt_path")) if subcommand else None
+        self._checkpoint = checkpoint  # read once (memory-mapped): instantiate_trainer checks its shapes
         if checkpoint is not None:
             path = self.config[subcommand].get("ckpt_path")
             trusted = trusted_modules_of_config([self.config[subcommand].get(key) for key in ("model", "data")])
@@ -183,7 +182,7 @@ class GANZooCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
         config = self._subcommand_config()
-        self._check_checkpoint_fits_model(config.get("ckpt_path"))
+        self._check_checkpoint_fits_model()
         try:
             trainer = super().instantiate_trainer(**kwargs)
         except (MisconfigurationException, ValueError) as err:
@@ -194,12 +193,11 @@ class GANZooCLI(LightningCLI):
             trainer.callbacks.append(MaxGeneratorSteps(config.max_g_steps))
         return trainer
 
-    def _check_checkpoint_fits_model(self, ckpt_path: Optional[str]) -> None:
+    def _check_checkpoint_fits_model(self) -> None:
         """Fails with one line, before the Trainer starts, when ``--ckpt_path`` holds another model's weights."""
-        if not isinstance(self.model, GANModule) or not ckpt_path or not Path(ckpt_path).is_file():
-            return
-        checkpoint = read_checkpoint(ckpt_path, f"--ckpt_path '{ckpt_path}'")  # mmap: shapes, not the weights
-        check_checkpoint_fits(self.model, checkpoint, strict=self.model.strict_loading)
+        checkpoint, self._checkpoint = getattr(self, "_checkpoint", None), None  # the file _parse_ckpt_path read
+        if isinstance(self.model, GANModule) and checkpoint is not None:
+            check_checkpoint_fits(self.model, checkpoint, strict=self.model.strict_loading)
 
 
 def check_trainer_settings(trainer) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ganzoo.argparsing import CommandParser, check_output_path, positive_int
-from ganzoo.checkpoint_loading import ClassPolicy, check_module_classes, import_modules, read_checkpoint
+from ganzoo.checkpoint_loading import ClassPolicy, import_modules
 from ganzoo.errors import ConfigError
 from ganzoo.modules.gan import GANModule
 from ganzoo.viz import image_grid, save_png, to_uint8
@@ -34,11 +34,9 @@ def load_generator(checkpoint: str, device: str = "auto", imports: Sequence[str]
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"--device {device} but this machine has no CUDA device; use --device cpu (or auto)")
-    trusted = import_modules(imports)
-    policy = ClassPolicy(f"checkpoint '{checkpoint}'", trusted)
-    check_module_classes(read_checkpoint(checkpoint), policy, GANModule)  # before Lightning builds anything
-    try:
-        module = GANModule.load_from_checkpoint(checkpoint, map_location=device, trusted_modules=trusted)
+    policy = ClassPolicy(f"checkpoint '{checkpoint}'", import_modules(imports))
+    try:  # the classes the checkpoint names are checked before Lightning builds anything
+        module = GANModule.load_from_checkpoint(checkpoint, map_location=device, class_policy=policy)
     except ConfigError:
         raise
     except Exception as err:

@@ -10,15 +10,13 @@ import numbers
 import re
 import warnings
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from ganzoo.errors import ConfigError, check_number
-
-#: labels as users pass them: one class for all, a list of classes, or a tensor of class indices.
-Labels = Union[int, Sequence[int], Tensor]
+from ganzoo.modules.sampling import Labels, evaluating
 
 #: the largest learning rate accepted. Adam moves every weight by up to about lr per step, so
 #: above 1e4 the first update alone throws weights of size ~0.1 out by 1e5 times their scale;
@@ -205,9 +203,7 @@ def check_networks_fit(module: Any, real: Tensor, source: str = "the data") -> N
     # At setup Lightning already reports the target device while the weights are still on the CPU.
     device = next(module.generator.parameters(), real).device
     labels = torch.arange(n, device=device) % module.num_classes if module.num_classes else None
-    modes = [network.training for network in (module.generator, module.discriminator)]
-    module.generator.eval(), module.discriminator.eval()
-    try:
+    with evaluating(module.generator, module.discriminator):
         try:
             fake = module(module.sample_prior(n).to(device), labels)
         except RuntimeError as err:  # say, mat1 and mat2 shapes cannot be multiplied
@@ -232,8 +228,6 @@ def check_networks_fit(module: Any, real: Tensor, source: str = "the data") -> N
                 f"discriminator output shape {tuple(scores.shape)} for {n} samples; it must return one "
                 "raw score per sample, shape (N,) or (N, 1)"
             )
-    finally:
-        module.generator.train(modes[0]), module.discriminator.train(modes[1])
 
 
 _WARNED: set = set()

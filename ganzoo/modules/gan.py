@@ -520,7 +520,8 @@ class GANModule(Sampling, LightningModule):
     # ------------------------------------------------------------ checkpoints
     @classmethod
     def load_from_checkpoint(
-        cls, checkpoint_path, map_location=None, hparams_file=None, strict=None, trusted_modules=None, **kwargs
+        cls, checkpoint_path, map_location=None, hparams_file=None, strict=None, trusted_modules=None, class_policy=None,
+        **kwargs,
     ):
         """Loads a module; called on a base class, it builds the variant the checkpoint records.
 
@@ -535,13 +536,15 @@ class GANModule(Sampling, LightningModule):
             trusted_modules: modules whose classes the checkpoint may name, beside ganzoo's
                 and torch's; ``None`` trusts your own code already imported (``__main__`` and
                 modules outside site-packages and the standard library).
+            class_policy: a :class:`~ganzoo.checkpoint_loading.ClassPolicy` to check with instead
+                (a command passes its own, whose refusals point at ``--import``).
 
         Raises:
             ConfigError: one line naming the file, or the key and class it refuses.
         """
         from ganzoo.checkpoint_loading import ClassPolicy, check_module_classes, read_checkpoint
 
-        policy = ClassPolicy.for_python(checkpoint_path, trusted_modules)
+        policy = class_policy or ClassPolicy.for_python(checkpoint_path, trusted_modules)
         checkpoint = read_checkpoint(checkpoint_path)
         if hparams_file is not None:  # its arguments replace the recorded ones: they get the same checks
             from lightning.pytorch.core.saving import load_hparams_from_yaml

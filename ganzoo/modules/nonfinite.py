@@ -16,6 +16,11 @@ from ganzoo.errors import NonFiniteLossError
 NONFINITE_POLICIES = ("raise", "skip", "ignore")
 
 
+def _this_update(self, player: str) -> str:
+    """The update under way, for messages: ``generator step 12`` or ``D update 30``."""
+    return f"generator step {self.g_steps + 1}" if player == "G" else f"D update {self.d_steps + 1}"
+
+
 @torch.no_grad()
 def check_weights(self, optimizer, player: str) -> None:
     """Stops training when ``player``'s update made its parameters NaN or infinite (under ``raise`` and ``skip``).
@@ -31,13 +36,13 @@ def check_weights(self, optimizer, player: str) -> None:
     params = [p for group in optimizer.param_groups for p in group["params"]]
     if not params or bool(torch.nn.utils.get_total_norm(params, float("inf")).isfinite()):
         return
-    step = f"generator step {self.g_steps + 1}" if player == "G" else f"D update {self.d_steps + 1}"
     rate = "g_optimizer" if player == "G" else "d_optimizer"
     raise NonFiniteLossError(
-        f"{player}'s weights became NaN or infinite at {step} (after {self.g_steps} generator steps) although its "
+        f"{player}'s weights became NaN or infinite at {_this_update(self, player)} (after {self.g_steps} generator steps) although its "
         f"loss was finite; training stopped before any checkpoint held them, so the checkpoints already written "
         f"hold finite weights; lower {rate}'s learning rate or set gradient_clip_norm"
     )
+
 
 def finite(self, loss: Tensor, player: str) -> bool:
     """Whether ``loss`` may be backpropagated: a NaN or infinite one raises or is skipped (``on_nonfinite_loss``).
@@ -63,9 +68,8 @@ def finite(self, loss: Tensor, player: str) -> bool:
                 f"lower the learning rates, set gradient_clip_norm, or raise max_consecutive_skips ({self.max_consecutive_skips})"
             )
         return False
-    where = f"generator step {self.g_steps + 1}" if player == "G" else f"D update {self.d_steps + 1}"
     raise NonFiniteLossError(
-        f"{player} loss is {loss.item()} at {where} (after {self.g_steps} generator steps); training stopped "
+        f"{player} loss is {loss.item()} at {_this_update(self, player)} (after {self.g_steps} generator steps); training stopped "
         "before this update, so the checkpoints already written hold finite weights; lower the learning rates, "
         "set gradient_clip_norm, or set on_nonfinite_loss: skip"
     )

@@ -7,14 +7,16 @@ reads the module's ``sample_prior``, ``check_labels``, ``forward``, ``generator`
 from __future__ import annotations
 
 from contextlib import contextmanager, nullcontext
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Optional, Sequence, Union
 
 import torch
 from torch import Tensor, nn
 
 from ganzoo.errors import ConfigError
 from ganzoo.modules import latents
-from ganzoo.modules.checks import Labels
+
+#: labels as users pass them: one class for all, a list of classes, or a tensor of class indices.
+Labels = Union[int, Sequence[int], Tensor]
 
 
 @contextmanager
