@@ -138,7 +138,7 @@ def save_plain_hyperparameters(module: Any, frame: Any, base: type) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
         module.save_hyperparameters(frame=frame)
-    objects = [k for k, v in module.hparams.items() if isinstance(v, nn.Module) or callable(v)]
+    objects = [k for k, v in module.hparams.items() if _is_object(v)]
     accepted = {
         name
         for klass in type(module).__mro__
@@ -148,6 +148,13 @@ def save_plain_hyperparameters(module: Any, frame: Any, base: type) -> None:
     unknown = [k for k in module.hparams if not k.startswith("_") and k not in accepted]
     if objects or unknown:
         module.remove_ignored_hparams(objects + unknown)
+
+
+def _is_object(value: Any) -> bool:
+    """Whether a hyperparameter is an object built in Python (a module, a callable, a list of modules)."""
+    if isinstance(value, (list, tuple)):
+        return any(_is_object(item) for item in value)
+    return isinstance(value, nn.Module) or callable(value)
 
 
 def check_labels(labels: Optional[Labels], n: int, num_classes: int, name: str) -> Optional[Tensor]:

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from ganzoo import compat, resume
 from ganzoo.checkpoint_io import install_atomic_checkpoint_io
+from ganzoo.augmentation import Augmentation
 from ganzoo.errors import ConfigError, check_number, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
 from ganzoo.modules import checks, distributed, ema, nonfinite
@@ -27,6 +28,7 @@ from ganzoo.modules.ema import ModelEma
 from ganzoo.modules.nonfinite import NONFINITE_POLICIES
 from ganzoo.modules.sampling import Sampling, evaluating
 from ganzoo.priors import get_prior
+from ganzoo.regularisers.base import Regulariser, check_regularisers, penalties
 from ganzoo.resume import Position, random_states, set_random_states
 
 __all__ = ["GANModule", "DiscriminatorStep", "Labels", "evaluating", "NONFINITE_POLICIES"]
@@ -130,6 +132,12 @@ class GANModule(Sampling, LightningModule):
         max_consecutive_skips: under ``on_nonfinite_loss="skip"``, training stops with one
             line once G's (or D's) loss has been NaN or infinite at this many updates in a
             row, instead of skipping forever.
+        regularisers: terms added to D's loss at each D step (:class:`~ganzoo.regularisers.Regulariser`:
+            R1, R2, LeCam, ...), each logged as ``train/d_<name>``; added by the default
+            :meth:`discriminator_penalty` (an override calls ``super()`` to keep them).
+        augmentation: transforms every batch D sees in training, in both players' steps
+            (:class:`~ganzoo.augmentation.Augmentation`: DiffAugment, ADA); applied by the default
+            :meth:`augment`.
 
     Randomness: validation runs on a copy of the random state, so how often it runs does
     not change training; checkpoints hold every process's random states and the data
@@ -155,6 +163,8 @@ class GANModule(Sampling, LightningModule):
         ema_decay: Optional[float] = None,
         ema_start: int = 0,
         max_consecutive_skips: int = 100,
+        regularisers: Optional[list[Regulariser]] = None,
+        augmentation: Optional[Augmentation] = None,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -185,6 +195,10 @@ class GANModule(Sampling, LightningModule):
         with networks_that_fit_in_memory(dict(self.hparams)):
             self.generator = generator if generator is not None else self.build_generator()
             self.discriminator = discriminator if discriminator is not None else self.build_discriminator()
+        #: D's regularisers, called by the default :meth:`discriminator_penalty`.
+        self.regularisers = check_regularisers(regularisers)
+        #: the transform of what D sees in training, applied by the default :meth:`augment`, or ``None``.
+        self.augmentation = augmentation
         #: G's moving average (``ema_decay``; see :class:`~ganzoo.modules.ema.ModelEma`), or ``None``.
         self.ema = ModelEma(self.generator, ema_decay, ema_start) if ema_decay is not None else None
         #: the averaged G itself, a submodule (checkpoints keep it as ``generator_ema``), or ``None``.
@@ -201,6 +215,7 @@ class GANModule(Sampling, LightningModule):
         self.register_buffer("fixed_z", torch.empty(0, latent_dim))
         self._shapes_checked = False
         self._last_g_logs: dict[str, Tensor] = {}
+        self._penalty_logs: dict[str, Tensor] = {}
 
     # ------------------------------------------------------------------ hooks
     def build_generator(self) -> nn.Module:
@@ -237,9 +252,10 @@ class GANModule(Sampling, LightningModule):
         Applied to the real and the generated batch in D's step and to the generated batch
         in G's step (and so to what the gradient penalty differentiates), never in
         validation or test. G's gradient flows through it, so an override must be
-        differentiable (DiffAugment, ADA). Returns samples of the same shape.
+        differentiable (DiffAugment, ADA). Returns samples of the same shape. By default the
+        model's ``augmentation``, or the identity.
         """
-        return x
+        return x if self.augmentation is None else self.augmentation(x)
 
     def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         """D's loss from its raw scores on real and generated samples, each ``(N,)``."""
@@ -276,11 +292,16 @@ class GANModule(Sampling, LightningModule):
 
         ``d_step`` is this batch's :class:`DiscriminatorStep`, with D's scores on ``real`` and
         ``fake`` (a penalty on the scores themselves, say a drift term, needs no second
-        forward). An override without a ``d_step`` argument still works.
+        forward). An override without a ``d_step`` argument still works. The model's
+        ``regularisers`` are added here, each logged as ``train/d_<name>``.
         """
-        if self.gp_weight == 0:
-            return None
-        return self.gp_weight * gradient_penalty(lambda x: self.discriminate(x, labels), real, fake, self.gradient_scale())
+        terms = penalties(self, self.regularisers, real, fake, labels, d_step)
+        self._penalty_logs = _prefixed("train/d_", terms)  # with train/d_penalty, their sum
+        if self.gp_weight:
+            terms["gradient_penalty"] = self.gp_weight * gradient_penalty(
+                lambda x: self.discriminate(x, labels), real, fake, self.gradient_scale()
+            )
+        return sum(terms.values()) if terms else None
 
     def gradient_scale(self) -> Union[float, Tensor]:
         """The grad scaler's current scale under ``16-mixed`` (a tensor, read without a device sync), else 1.
@@ -355,6 +376,8 @@ class GANModule(Sampling, LightningModule):
         if d_update:
             self._step_scheduler(d_opt)
             self.d_steps += 1
+            if self.augmentation is not None:
+                self.augmentation.observe(self, d_step)
 
         if g_turn:
             with self.toggled_optimizer(g_opt):
@@ -370,6 +393,9 @@ class GANModule(Sampling, LightningModule):
             logs = {"train/d_loss": d_step.loss.detach(), **self._d_statistics("train", d_step)}
             if penalty is not None:
                 logs["train/d_penalty"] = penalty.detach()
+                logs.update(self._penalty_logs)
+            if self.augmentation is not None:
+                logs.update(_prefixed("train/", self.augmentation.log_values()))
             logs.update(self._last_g_logs)  # with n_critic > 1: G's latest values
             self.log_dict(logs)
 
