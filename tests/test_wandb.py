@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from wandb_offline import read_offline_run
+from wandb_offline import read_offline_run, records
 
 from ganzoo import WandbLogger
 from ganzoo.cli import main
@@ -37,6 +37,9 @@ def test_an_offline_run_through_the_cli_can_be_read_back(tmp_path, monkeypatch):
         # val_check_interval=4 counts batches: a validation every 2 G steps
         assert [h["trainer/g_step"] for h in run["history"] if "val/d_loss" in h] == [2, 4]
         assert "trainer/global_step" not in logged
+        axes = [r.metric.step_metric for r in records(next(offline_run.glob("run-*.wandb")))
+                if r.WhichOneof("record_type") == "metric" and r.metric.glob_name == "*"]  # fmt: skip
+        assert axes[-1] == "trainer/g_step"  # the last definition of every chart's x axis wins
         assert run["summary"]["samples/grid/_type"] == "images/separated" and run["summary"]["samples/grid/count"] == 1
         # ganzoo's own run directory: one per run, named by the W&B run id
         run_id = offline_run.name.rsplit("-", 1)[-1]
