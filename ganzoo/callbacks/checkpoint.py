@@ -42,8 +42,8 @@ class GANCheckpoint(ModelCheckpoint):
         every_n_g_steps: also save (top-k and ``last.ckpt``) after every this many generator
             steps; like Lightning's ``every_n_train_steps``, it then saves at no validation
             unless ``every_n_epochs`` is given too. ``None``: Lightning's triggers only.
-        *args, **kwargs: Lightning's ModelCheckpoint arguments (``dirpath``, ``filename``,
-            ``monitor``, ``save_top_k``, ...).
+        *args: Lightning's ModelCheckpoint arguments by position (``dirpath``, ``filename``, ...).
+        **kwargs: the rest of ModelCheckpoint's arguments (``monitor``, ``save_top_k``, ...).
     """
 
     def __init__(self, *args, save_last: bool = True, every_n_g_steps: Optional[int] = None, **kwargs):
