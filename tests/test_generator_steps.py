@@ -73,6 +73,19 @@ def test_checkpoint_names_count_generator_steps_and_every_n_g_steps_saves_by_the
     assert sorted(p.name for p in (tmp_path / "own").glob("g_step*.ckpt")) == ["g_step=6-step=18.ckpt"]
 
 
+def test_a_resumed_run_goes_on_saving_every_n_g_steps_without_a_second_file_for_the_same_step(tmp_path):
+    def run(g_steps, ckpt_path=None):
+        checkpoint = GANCheckpoint(dirpath=tmp_path, every_n_g_steps=2, save_top_k=-1)
+        trainer = Trainer(**{**QUIET, "limit_val_batches": 0}, logger=False, callbacks=[MaxGeneratorSteps(g_steps), checkpoint])
+        trainer.fit(tiny_ring_gan(2), Ring2D(batch_size=16), ckpt_path=ckpt_path)
+
+    run(4)
+    run(8, ckpt_path=tmp_path / "last.ckpt")  # resumes at G step 4, which is saved already
+    assert sorted(p.name for p in tmp_path.glob("*.ckpt")) == [
+        f"epoch=0-g_step={g}.ckpt" for g in (2, 4, 6, 8)] + ["last.ckpt"]  # fmt: skip
+    assert torch.load(tmp_path / "last.ckpt", weights_only=True)["ganzoo_counters"]["g_steps"] == 8
+
+
 def test_top_k_keeps_the_best_and_names_each_by_its_validation_s_generator_step(tmp_path):
     checkpoint = GANCheckpoint(dirpath=tmp_path, monitor="val/d_loss", save_top_k=2)
     trainer = Trainer(**QUIET, logger=False, val_check_interval=2, callbacks=[MaxGeneratorSteps(6), checkpoint])
