@@ -18,7 +18,7 @@ from ganzoo.data import (
 )
 from ganzoo.errors import ConfigError
 from ganzoo.losses import LOSSES, GANLoss, get_loss
-from ganzoo.loggers import WandbLogger
+from ganzoo.loggers import TensorBoardLogger, WandbLogger
 from ganzoo.metrics import ImageEvaluator, gaussian_1d_metrics, mode_coverage
 from ganzoo.modules import ACGAN, DCGAN, ConditionalGAN, DiscriminatorStep, GANModule, ProjectionGAN, VanillaGAN
 from ganzoo.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
@@ -59,6 +59,7 @@ __all__ = [
     "Ring2D",
     "SampleGrid",
     "SyntheticDataModule",
+    "TensorBoardLogger",
     "VanillaGAN",
     "WandbLogger",
     "create_gan",

@@ -30,6 +30,12 @@ PRIVATE_NAMES = (
     ("torchmetrics.image.fid.NoTrainInceptionV3", "_torch_fidelity_forward"),
     # overridden, not called: GANZooCLI checks --ckpt_path's file and classes before LightningCLI reads them
     ("lightning.pytorch.cli.LightningCLI", "_parse_ckpt_path"),
+    # GANCheckpoint(every_n_g_steps) saves as ModelCheckpoint's every_n_train_steps does
+    ("lightning.pytorch.callbacks.ModelCheckpoint", "_should_skip_saving_checkpoint"),
+    ("lightning.pytorch.callbacks.ModelCheckpoint", "_monitor_candidates"),
+    ("lightning.pytorch.callbacks.ModelCheckpoint", "_save_topk_checkpoint"),
+    ("lightning.pytorch.callbacks.ModelCheckpoint", "_save_last_checkpoint"),
+    ("lightning.pytorch.callbacks.ModelCheckpoint", "_defer_save_until_validation"),
 )
 
 
@@ -69,6 +75,23 @@ def batches_that_stepped(trainer: Any) -> int:
     """The step Lightning logs metrics at (batches that made an optimizer step, W&B's ``trainer/global_step``);
     falls back to ``trainer.global_step``."""
     return getattr(trainer.fit_loop.epoch_loop, "_batches_that_stepped", trainer.global_step)
+
+
+def save_checkpoint_now(callback: Any, trainer: Any) -> None:
+    """Saves ``callback``'s (a ModelCheckpoint's) top-k checkpoint and ``last.ckpt`` now, as its
+    ``every_n_train_steps`` trigger does, without that trigger's warning about manual optimization.
+
+    A monitored value that no validation has logged yet defers the save to the next validation,
+    as Lightning does.
+    """
+    if callback._should_skip_saving_checkpoint(trainer):
+        return
+    candidates = callback._monitor_candidates(trainer)
+    if callback.monitor is not None and callback.monitor not in candidates:
+        callback._defer_save_until_validation = True
+        return
+    callback._save_topk_checkpoint(trainer, candidates)
+    callback._save_last_checkpoint(trainer, candidates)
 
 
 def option_strings(parsers: Iterable[Any]) -> set[str]:

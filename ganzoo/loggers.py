@@ -8,22 +8,30 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Literal, Optional, Union
+from importlib.util import find_spec
+from typing import Callable, Literal, Mapping, Optional, Union
 from urllib.parse import urlparse
 
+import numpy as np
 from fsspec.utils import get_protocol
 from lightning.pytorch import Trainer
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers import TensorBoardLogger as LightningTensorBoardLogger
 from lightning.pytorch.loggers import WandbLogger as LightningWandbLogger
+from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
+from PIL import Image
 
 from ganzoo import compat
 from ganzoo.errors import ConfigError
+from ganzoo.modules.axis import generator_step
 
 #: the file that marks a directory as one run's own: who started the run, where and when.
 RUN_MARKER = ".ganzoo-run"
 #: ``ckpt_path`` values by which Lightning resumes from a checkpoint of the run's own directories.
 _RESUME_IN_PLACE = ("last", "hpc")
+#: ganzoo.WandbLogger's x axis: generator steps (Lightning's own WandbLogger writes them as trainer/global_step).
+G_STEP_KEY = "trainer/g_step"
 
 
 def run_dir(trainer: Trainer) -> Path:
@@ -36,7 +44,7 @@ def run_dir(trainer: Trainer) -> Path:
     Unlike ``trainer.log_dir`` it makes no collective call, so rank 0 may call it alone.
     """
     logger = trainer.loggers[0] if trainer.loggers else None
-    if isinstance(logger, (CSVLogger, TensorBoardLogger)):
+    if isinstance(logger, (CSVLogger, LightningTensorBoardLogger)):
         return Path(logger.log_dir)
     if isinstance(logger, LightningWandbLogger):
         logger.experiment  # the run id exists once the run has started
@@ -136,17 +144,20 @@ def claim_on_rank_zero(trainer: Trainer, claim: Callable[[], None]) -> None:
 
 
 def log_image(trainer: Trainer, key: str, path: Path) -> None:
-    """Hands a PNG to every active W&B logger.
+    """Hands a PNG to every logger that takes pictures: W&B and TensorBoard.
 
-    The picture is logged at the step Lightning logs metrics at (batches that stepped,
-    ``trainer/global_step`` in W&B), so pictures and losses share the x axis; the
-    trainer's ``global_step`` counts G and D steps both and would run ahead of them.
-    Other loggers (CSV) have no place for pictures: the file in the run directory is the record.
+    The picture is logged at the run's generator steps, the step GANModule logs its
+    values at (:mod:`ganzoo.modules.axis`), so pictures and losses share the x axis.
+    TensorBoard gets it as an image (``add_image``, HWC uint8, under ``key``); loggers
+    without pictures (CSV, MLflow) keep none: the file in the run directory is the record.
     """
-    step = compat.batches_that_stepped(trainer)
+    step = generator_step(trainer)
     for logger in trainer.loggers:
         if isinstance(logger, LightningWandbLogger):
             logger.log_image(key=key, images=[str(path)], step=step)
+        elif isinstance(logger, LightningTensorBoardLogger):
+            picture = np.asarray(Image.open(path).convert("RGB"))  # figures are RGBA, grids of digits gray
+            logger.experiment.add_image(key, picture, global_step=step, dataformats="HWC")
 
 
 def wandb_credentials() -> bool:
@@ -166,7 +177,9 @@ class WandbLogger(LightningWandbLogger):
     ``offline=None`` (the default) decides for you: offline when ``WANDB_MODE`` says so
     or when no credentials are found (no ``WANDB_API_KEY``, no ``wandb login``), with a
     one-line notice; the run is then written under ``<save_dir>/wandb/offline-run-*`` and
-    can be uploaded later with ``wandb sync``. Training never waits for a login or a network.
+    can be uploaded later with ``wandb sync``, or looked at where it is (docs/viewing.md).
+    Training never waits for a login or a network. Every chart's x axis is
+    ``trainer/g_step``, the generator steps.
 
     Args:
         name: the run's display name in W&B (the recipe's name, say).
@@ -200,9 +213,61 @@ class WandbLogger(LightningWandbLogger):
             _notice(f"log_model={log_model!r} needs an online W&B run; checkpoints stay on disk only")
             log_model = False
         Path(save_dir).mkdir(parents=True, exist_ok=True)  # wandb falls back to a temp dir when it is missing
+        # Lightning's own step key and x axis stay for these: a prefix, and TensorBoard syncing.
+        self._g_step_axis = not kwargs.get("prefix") and not kwargs.get("sync_tensorboard")
         super().__init__(name=name, save_dir=save_dir, project=project, offline=offline, log_model=log_model, **kwargs)
         if self._wandb_init.get("anonymous") is None:  # wandb >= 0.2x warns about the setting even when unset
             self._wandb_init.pop("anonymous", None)
+
+    @property
+    @rank_zero_experiment
+    def experiment(self):
+        """The W&B run, started on first use with ``trainer/g_step`` (generator steps) as every chart's x axis."""
+        starting = not compat.wandb_run_started(self)
+        run = super().experiment
+        if starting and self._g_step_axis and callable(getattr(run, "define_metric", None)):
+            run.define_metric(G_STEP_KEY)  # replaces Lightning's trainer/global_step as the axis of "*"
+            run.define_metric("*", step_metric=G_STEP_KEY, step_sync=True)
+        return run
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, float], step: Optional[int] = None) -> None:
+        """Logs ``metrics`` with ``trainer/g_step`` = ``step``, which GANModule makes its generator steps."""
+        if step is None or not self._g_step_axis:
+            super().log_metrics(metrics, step)
+        else:
+            self.experiment.log({**metrics, G_STEP_KEY: step})
+
+
+class TensorBoardLogger(LightningTensorBoardLogger):
+    """Lightning's TensorBoardLogger with ganzoo's defaults: runs under ``runs/``, no ``hp_metric``.
+
+    Values and pictures (sample grids, interpolations, distribution figures) are written at
+    generator steps. Look at a run with ``tensorboard --logdir runs`` (docs/viewing.md).
+    Needs tensorboard: ``pip install 'ganzoo[tensorboard]'``.
+
+    Args:
+        save_dir: where runs go: ``<save_dir>/<name>/version_<n>`` is the run directory.
+        name: the run's folder under ``save_dir`` (the recipe's name, say).
+        default_hp_metric: write Lightning's placeholder ``hp_metric`` (-1) scalar; off.
+        **kwargs: the rest of Lightning's TensorBoardLogger (``version``, ``log_graph``, ``prefix``, ...).
+
+    Raises:
+        ConfigError: tensorboard is not installed.
+    """
+
+    def __init__(self, save_dir: str = "runs", name: Optional[str] = "ganzoo", default_hp_metric: bool = False, **kwargs):
+        check_tensorboard("ganzoo.TensorBoardLogger")
+        super().__init__(save_dir=save_dir, name=name, default_hp_metric=default_hp_metric, **kwargs)
+
+
+def check_tensorboard(what: str) -> None:
+    """Fails with one line naming the extra to install when neither tensorboard nor tensorboardX is importable."""
+    if not (find_spec("tensorboard") or find_spec("tensorboardX")):
+        raise ConfigError(
+            f"{what} needs tensorboard, which is not installed; pip install 'ganzoo[tensorboard]', "
+            "or use ganzoo.WandbLogger or lightning.pytorch.loggers.CSVLogger"
+        )
 
 
 @rank_zero_only

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from wandb_offline import read_offline_run
+from wandb_offline import read_offline_run, records
 
 from ganzoo import WandbLogger
 from ganzoo.cli import main
@@ -29,9 +29,17 @@ def test_an_offline_run_through_the_cli_can_be_read_back(tmp_path, monkeypatch):
         assert run["config"]["data_shape"] == [1, 16, 16]  # the model's hyperparameters, linked from the data
         images = sorted(p.name.split("_")[0] for p in (offline_run / "files" / "media" / "images" / "samples").glob("*.png"))
         assert images == ["grid", "grid", "interpolation", "interpolation"]  # at the start and at the end
-        grid_steps = [h["trainer/global_step"] for h in run["history"] if "samples/grid/_type" in h]
-        # on the losses' axis: 8 batches for 4 G steps with the recipe's n_critic 2, not 12 optimizer steps
-        assert grid_steps == [0, 8]
+        grid_steps = [h["trainer/g_step"] for h in run["history"] if "samples/grid/_type" in h]
+        # on the losses' axis, in generator steps: 4, not 8 batches (the recipe's n_critic is 2) nor 12 optimizer steps
+        assert grid_steps == [0, 4]
+        loss_steps = [h["trainer/g_step"] for h in run["history"] if "train/d_loss" in h]
+        assert loss_steps == [0, 1, 1, 2, 2, 3, 3, 4]  # a value per batch (log_every_n_steps=1), two per G step
+        # val_check_interval=4 counts batches: a validation every 2 G steps
+        assert [h["trainer/g_step"] for h in run["history"] if "val/d_loss" in h] == [2, 4]
+        assert "trainer/global_step" not in logged
+        axes = [r.metric.step_metric for r in records(next(offline_run.glob("run-*.wandb")))
+                if r.WhichOneof("record_type") == "metric" and r.metric.glob_name == "*"]  # fmt: skip
+        assert axes[-1] == "trainer/g_step"  # the last definition of every chart's x axis wins
         assert run["summary"]["samples/grid/_type"] == "images/separated" and run["summary"]["samples/grid/count"] == 1
         # ganzoo's own run directory: one per run, named by the W&B run id
         run_id = offline_run.name.rsplit("-", 1)[-1]

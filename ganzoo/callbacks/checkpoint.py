@@ -1,19 +1,34 @@
-"""A ModelCheckpoint whose ``last.ckpt`` always holds the end of training, or the step a SIGTERM stopped."""
+"""A ModelCheckpoint that counts generator steps, and whose ``last.ckpt`` always holds the end of training,
+or the step a SIGTERM stopped."""
 from __future__ import annotations
 
 import os
+from typing import Any, Optional
 
+import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from ganzoo import compat
 from ganzoo.checkpoint_io import remove_partial_files
+from ganzoo.errors import ConfigError, check_positive_int
 from ganzoo.loggers import claim_directory, claim_on_rank_zero, release_directory
+
+#: GANCheckpoint's file names when no ``filename`` is given: ``epoch=3-g_step=1500.ckpt``.
+DEFAULT_FILENAME = "{epoch}-{g_step}"
 
 
 class GANCheckpoint(ModelCheckpoint):
-    """Lightning's ModelCheckpoint with ``save_last=True``, and ``last.ckpt`` brought up to date when training ends.
+    """Lightning's ModelCheckpoint with ``save_last=True``, names in generator steps, and ``last.ckpt``
+    brought up to date when training ends.
+
+    File names count generator steps: by default ``epoch=3-g_step=1500.ckpt``, and ``{g_step}``
+    may be used in a ``filename`` of your own (``"{g_step}-{val/fd_mnist_10k_train:.2f}"``).
+    ``{step}`` keeps Lightning's meaning, ``trainer.global_step``: optimizer steps, D's and G's
+    together (``n_critic + 1`` per G step). For the same reason Lightning's
+    ``every_n_train_steps`` counts optimizer steps; ``every_n_g_steps`` counts G steps.
 
     Lightning saves when validation runs. A run that stops between two validations
     (``max_g_steps`` not a multiple of ``val_check_interval``) would otherwise leave
@@ -22,10 +37,61 @@ class GANCheckpoint(ModelCheckpoint):
     A SIGTERM (a cluster's preemption, ``kill``) makes Lightning stop at the end of the
     current batch; ``last.ckpt`` is then written from that batch's consistent state, and
     ``--ckpt_path <run dir>/checkpoints/last.ckpt`` resumes the run.
+
+    Args:
+        every_n_g_steps: also save (top-k and ``last.ckpt``) after every this many generator
+            steps; like Lightning's ``every_n_train_steps``, it then saves at no validation
+            unless ``every_n_epochs`` is given too. ``None``: Lightning's triggers only.
+        *args: Lightning's ModelCheckpoint arguments by position (``dirpath``, ``filename``, ...).
+        **kwargs: the rest of ModelCheckpoint's arguments (``monitor``, ``save_top_k``, ...).
     """
 
-    def __init__(self, *args, save_last: bool = True, **kwargs):
+    def __init__(self, *args, save_last: bool = True, every_n_g_steps: Optional[int] = None, **kwargs):
+        if every_n_g_steps is not None:
+            check_positive_int("every_n_g_steps", every_n_g_steps, "every_n_g_steps=1000")
+            given = [key for key in ("every_n_train_steps", "train_time_interval") if kwargs.get(key)]
+            if given:
+                raise ConfigError(
+                    f"give GANCheckpoint every_n_g_steps={every_n_g_steps} or {given[0]}={kwargs[given[0]]}, "
+                    "not both (every_n_g_steps counts generator steps, every_n_train_steps optimizer steps)"
+                )
+            kwargs["every_n_train_steps"] = 0  # Lightning's step trigger off, and no save per epoch unless asked
+        if len(args) < 2:  # filename not given by position (ModelCheckpoint's second argument)
+            kwargs["filename"] = kwargs.get("filename") or DEFAULT_FILENAME
         super().__init__(*args, save_last=save_last, **kwargs)
+        self.every_n_g_steps = every_n_g_steps
+        self._trainer: Optional[Trainer] = None
+        self._last_g_step_saved: Optional[int] = None
+
+    @property
+    def state_key(self) -> str:
+        key = super().state_key
+        # Two GANCheckpoints that differ only in every_n_g_steps keep apart in a checkpoint's callback states.
+        return key if self.every_n_g_steps is None else f"{key}{{'every_n_g_steps': {self.every_n_g_steps}}}"
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        self._trainer = trainer  # format_checkpoint_name reads the generator steps through it
+
+    def format_checkpoint_name(self, metrics: dict[str, Any], filename: Optional[str] = None, ver: Optional[int] = None,
+                               prefix: Optional[str] = None) -> str:  # fmt: skip
+        """Lightning's name for a checkpoint, with ``{g_step}`` the generator steps and ``{step}`` ``trainer.global_step``."""
+        module = self._trainer.lightning_module if self._trainer is not None else None
+        if module is not None and hasattr(module, "g_steps"):
+            # a logged ``step`` metric (GANModule's, in G steps) would otherwise stand in for Lightning's ``{step}``
+            metrics = {**metrics, "g_step": torch.tensor(module.g_steps), "step": torch.tensor(self._trainer.global_step)}
+        return super().format_checkpoint_name(metrics, filename=filename, ver=ver, prefix=prefix)
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        self._last_g_step_saved = getattr(pl_module, "g_steps", 0)  # a resumed run saved its last G step already
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args, **kwargs) -> None:
+        super().on_train_batch_end(trainer, pl_module, *args, **kwargs)
+        g_steps = getattr(pl_module, "g_steps", 0)
+        if self.every_n_g_steps and g_steps % self.every_n_g_steps == 0 and g_steps != self._last_g_step_saved:
+            self._last_g_step_saved = g_steps  # D-only batches that follow keep the same count: one save
+            compat.save_checkpoint_now(self, trainer)
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Claims the checkpoint directory for this run (:func:`ganzoo.loggers.claim_directory`).

@@ -27,8 +27,8 @@ class SampleGrid(Callback):
       (:meth:`GANModule.interpolate_latents`: spherical for a normal prior); for a
       conditional GAN, row i keeps the class of the grid's row i (cycling).
 
-    and hands both to W&B (keys ``samples/grid`` and ``samples/interpolation``); with
-    CSV or no logger the files are the record. It also
+    and hands both to W&B and TensorBoard (keys ``samples/grid`` and ``samples/interpolation``,
+    at the G step); with CSV or no logger the files are the record. It also
     writes the untrained G's grid when training starts and the final one when it ends.
     Image data only, ``(N, C, H, W)`` with 1 or 3 channels; other data is skipped with a warning.
 

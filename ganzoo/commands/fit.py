@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import sys
 from argparse import ArgumentError
-from importlib.util import find_spec
 from typing import Optional
 
 import yaml
@@ -30,7 +29,7 @@ from ganzoo.checkpoint_loading import (
 )
 from ganzoo.cli_errors import one_line_parse_error
 from ganzoo.errors import ConfigError, check_number
-from ganzoo.loggers import claim_directory, claim_on_rank_zero, release_directory, run_dir
+from ganzoo.loggers import check_tensorboard, claim_directory, claim_on_rank_zero, release_directory, run_dir
 from ganzoo.modules.checks import check_checkpoint_fits
 from ganzoo.modules.gan import GANModule
 
@@ -133,6 +132,7 @@ class GANZooCLI(LightningCLI):
 
     def parse_arguments(self, parser, args) -> None:
         argv = sys.argv[1:] if args is None else args if isinstance(args, (list, tuple)) else []
+        self._argv = argv  # what the user wrote, for settings whose default ganzoo changes
         try:
             super().parse_arguments(parser, args)
         except ArgumentError as err:
@@ -179,6 +179,7 @@ class GANZooCLI(LightningCLI):
         if config.get("max_g_steps") and config.trainer.get("max_epochs") is None:
             config.trainer.max_epochs = -1
         check_trainer_settings(config.trainer)
+        _no_hp_metric(config.trainer, getattr(self, "_argv", []))
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
         config = self._subcommand_config()
@@ -229,14 +230,35 @@ def check_trainer_settings(trainer) -> None:
     loggers = trainer.get("logger")
     for logger in loggers if isinstance(loggers, list) else [loggers]:
         class_path = _class_path(logger)
-        if class_path.endswith("TensorBoardLogger") and not (find_spec("tensorboard") or find_spec("tensorboardX")):
-            raise ConfigError(
-                f"trainer.logger {class_path} needs tensorboard, which is not installed; pip install tensorboard, "
-                "or use ganzoo.WandbLogger or lightning.pytorch.loggers.CSVLogger"
-            )
+        if class_path.endswith("TensorBoardLogger"):
+            check_tensorboard(f"trainer.logger {class_path}")
         save_dir = logger.get("init_args", {}).get("save_dir") if class_path else None
         if save_dir:
             check_output_path("trainer.logger.init_args.save_dir", save_dir, directory=True)
+
+
+def _no_hp_metric(trainer, argv: list[str]) -> None:
+    """Turns off the placeholder ``hp_metric`` (-1) of Lightning's TensorBoardLogger where the user did not set it.
+
+    The parsed config holds every default, so whether ``default_hp_metric`` was set is read
+    from the command line and its ``--config`` files.
+    """
+    loggers = trainer.get("logger")
+    for logger in loggers if isinstance(loggers, list) else [loggers]:
+        init_args = logger.get("init_args") if _class_path(logger).endswith("TensorBoardLogger") else None
+        if init_args is not None and init_args.get("default_hp_metric") and not _mentions(argv, "default_hp_metric"):
+            init_args.default_hp_metric = False
+
+
+def _mentions(argv: list[str], key: str) -> bool:
+    """Whether ``key`` appears in the command line ``argv`` or in one of its ``--config`` files."""
+    texts = list(argv)
+    for path in _config_files(argv):
+        try:
+            texts.append(open(path, encoding="utf-8").read())
+        except (OSError, ValueError):
+            pass  # a config given as a string, or one jsonargparse has already refused
+    return any(key in text for text in texts)
 
 
 def _class_path(config) -> str:

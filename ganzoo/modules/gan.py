@@ -22,7 +22,7 @@ from ganzoo.checkpoint_io import install_atomic_checkpoint_io
 from ganzoo.augmentation import Augmentation
 from ganzoo.errors import ConfigError, check_number, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
-from ganzoo.modules import checks, distributed, ema, nonfinite
+from ganzoo.modules import axis, checks, distributed, ema, nonfinite
 from ganzoo.modules.checks import Labels, check_checkpoint_fits, networks_that_fit_in_memory
 from ganzoo.modules.ema import ModelEma
 from ganzoo.modules.nonfinite import NONFINITE_POLICIES
@@ -397,6 +397,7 @@ class GANModule(Sampling, LightningModule):
             if self.augmentation is not None:
                 logs.update(_prefixed("train/", self.augmentation.log_values()))
             logs.update(self._last_g_logs)  # with n_critic > 1: G's latest values
+            logs.update(axis.axis_values(self))  # written at G steps, not batches (ganzoo.modules.axis)
             self.log_dict(logs)
 
     def _generator_objective(self, fake: Tensor, labels: Optional[Tensor], real: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -492,12 +493,14 @@ class GANModule(Sampling, LightningModule):
             self._random_states_before_validation["torch"] = after_batch
 
     def on_validation_epoch_end(self) -> None:
+        axis.log_axis(self)  # this validation's values (and ImageMetrics') are written at G steps
         if not self.trainer.sanity_checking:
             self._log_distribution_metrics("val")
         # Training continues from the random state it left: how often validation runs does not change it.
         set_random_states(self._random_states_before_validation)
 
     def on_test_epoch_end(self) -> None:
+        axis.log_axis(self)
         self._log_distribution_metrics("test")
 
     def evaluate_distribution(self) -> dict[str, float]:

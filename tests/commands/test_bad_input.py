@@ -101,7 +101,7 @@ CASES = {
                                        ("trainer.logger.init_args.save_dir", "is a file")),
     "tensorboard-missing": pytest.param(Case(fit("--trainer.logger=lightning.pytorch.loggers.TensorBoardLogger",
                                                  "--trainer.logger.init_args.save_dir={tmp}/tb"),
-                                             ("TensorBoardLogger", "pip install tensorboard")), marks=NO_TENSORBOARD),
+                                             ("TensorBoardLogger", "pip install 'ganzoo[tensorboard]'")), marks=NO_TENSORBOARD),
     # more of the model's and the data's options
     "seed-not-a-number": Case(fit("--seed_everything=abc"), ("seed_everything", "'abc'")),
     "batch-size-negative": Case(fit("--data.init_args.batch_size=-4"), ("batch_size", "-4")),
