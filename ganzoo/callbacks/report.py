@@ -190,7 +190,8 @@ def stop_reason(trainer: Trainer, pl_module: LightningModule, exception: Optiona
     for callback in callbacks:
         if isinstance(callback, EarlyStopping) and callback.stopped_epoch:
             return f"early stopping on {callback.monitor}"
-        if isinstance(callback, Timer) and (callback.time_remaining() or 0) <= 0:
+        remaining = callback.time_remaining() if isinstance(callback, Timer) else None
+        if remaining is not None and remaining <= 0:
             return "max_time reached"
     if trainer.max_steps not in (-1, None) and trainer.global_step >= trainer.max_steps:
         return f"trainer.max_steps={trainer.max_steps} reached (optimizer steps of G and D together)"

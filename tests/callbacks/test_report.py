@@ -109,6 +109,29 @@ def test_a_toy_run_holds_the_final_metrics_with_their_targets_in_one_table(tmp_p
     assert f"picture:         {monitor.final_figure}" in printed
 
 
+class Animates(pl.Callback):
+    """Writes an "animation" when training ends, as a GIF-making callback would."""
+
+    animation_path = None
+
+    def on_train_end(self, trainer, pl_module):
+        self.animation_path = [trainer.default_root_dir + "/training.gif", None]
+        open(self.animation_path[0], "wb").write(b"GIF89a")
+
+
+def test_animations_and_the_stop_reason_of_other_limits_are_reported(tmp_path, capsys):
+    model, trainer = toy_trainer(tmp_path, [Animates(), RunReport()], g_steps=4)
+    trainer.fit(model, Gaussian1D(batch_size=32))
+    saved = strict_json((tmp_path / "report.json").read_text())
+    assert saved["paths"]["animations"] == [str(tmp_path / "training.gif")]
+    assert f"animations:      {tmp_path / 'training.gif'}" in capsys.readouterr().out
+
+    model, trainer = toy_trainer(tmp_path / "timed", [RunReport(), pl.callbacks.Timer(duration="00:00:00:00")])
+    trainer.fit(model, Gaussian1D(batch_size=32))
+    saved = strict_json((tmp_path / "timed" / "report.json").read_text())
+    assert (saved["stop_reason"], saved["generator_steps"]) == ("max_time reached", 0)
+
+
 def test_a_silent_report_leaves_the_monitor_its_own_table(tmp_path, capsys):
     model, trainer = toy_trainer(tmp_path, [DistributionMonitor(), RunReport(verbose=False)], g_steps=10)
     trainer.fit(model, Gaussian1D(batch_size=32))
