@@ -33,8 +33,9 @@ class RunReport(Callback):
     - the generator steps, epochs, wall time and why training stopped (``max_g_steps``
       reached, ``max_epochs`` reached, early stopping, a SIGTERM, an error ...);
     - every ``val/*`` value of the last validation (D's and G's losses and statistics, the
-      image metrics of :class:`~ganzoo.callbacks.ImageMetrics` such as ``val/fd_mnist_10k_train``,
-      ``val/class_accuracy_*``, the toys' ``val/ks``, ``val/w1``, modes, high-quality share);
+      toys' ``val/ks``, ``val/w1``, modes, high-quality share), and the image metrics of
+      :class:`~ganzoo.callbacks.ImageMetrics` (``val/fd_mnist_10k_train``, ``val/class_accuracy_*``...)
+      from its last evaluation, in a section of their own that says at which G step;
     - for 1-D and 2-D targets, the final metrics of :class:`~ganzoo.callbacks.DistributionMonitor`
       beside the target's own values (which the monitor then does not print again);
     - the paths of ``last.ckpt`` (and the best checkpoint when a ``monitor`` is set), the last
@@ -106,7 +107,7 @@ class RunReport(Callback):
               directory: Optional[Path] = None) -> dict:
         """The report as a JSON-ready dict (plain numbers, ``None`` for NaN); see the class docstring."""
         directory = run_dir(trainer) if directory is None else directory
-        metrics, image_step = last_metrics(trainer)
+        metrics, image = last_metrics(trainer)
         status = "finished" if exception is None else "stopped" if _is_stop(exception) else "failed"
         return {
             "model": type(pl_module).__name__,
@@ -117,7 +118,7 @@ class RunReport(Callback):
             "epochs": trainer.fit_loop.epoch_progress.current.completed,
             "wall_time_s": round(time.monotonic() - self._start, 1),
             "last_validation_g_steps": self._validated_at,
-            "image_metrics_g_steps": image_step,
+            "image_metrics": image,
             "metrics": metrics,
             "final": plain(_final_of(trainer)),
             "paths": run_paths(trainer, directory / self.filename),
@@ -155,23 +156,27 @@ def plain(value: Any) -> Any:
     return str(value)  # a Path, say
 
 
-def last_metrics(trainer: Trainer) -> tuple[dict, Optional[int]]:
-    """Every ``val/*`` value the trainer holds, by key, and the G step of the last image-metric evaluation.
+def last_metrics(trainer: Trainer) -> tuple[dict, Optional[dict]]:
+    """Every ``val/*`` value the trainer holds, by key, and which of them ImageMetrics evaluated last, when.
 
     Lightning keeps each key's latest value, so a metric evaluated less often than validation
-    runs (ImageMetrics' ``every_n_steps``) shows its last evaluation; ``image_metrics_g_steps``
-    says when that was. ImageMetrics' ``history`` fills in values that were not logged.
+    runs (ImageMetrics' ``every_n_steps``) shows its last evaluation. ImageMetrics' ``history``
+    fills in values that were not logged.
+
+    Returns:
+        The values, and ``{"generator_steps": ..., "keys": [...]}`` of the last image-metric
+        evaluation (``None`` without one).
     """
-    metrics = {key: plain(value) for key, value in sorted(trainer.callback_metrics.items()) if key.startswith("val/")}
-    image_step = None
+    metrics = {key: plain(value) for key, value in trainer.callback_metrics.items() if key.startswith("val/")}
+    image = None
     for callback in trainer.callbacks:
         if isinstance(callback, ImageMetrics) and callback.history:
             record = callback.history[-1]
-            image_step = record["generator_steps"]
-            for key, value in record.items():
-                if key not in _RECORD_KEYS:
-                    metrics.setdefault(f"val/{key}", plain(value))
-    return dict(sorted(metrics.items())), image_step
+            keys = [f"val/{key}" for key in record if key not in _RECORD_KEYS]
+            for key in keys:
+                metrics.setdefault(key, plain(record[key.removeprefix("val/")]))
+            image = {"generator_steps": record["generator_steps"], "keys": sorted(keys)}
+    return dict(sorted(metrics.items())), image
 
 
 def stop_reason(trainer: Trainer, pl_module: LightningModule, exception: Optional[BaseException] = None) -> Optional[str]:
@@ -264,24 +269,31 @@ def format_run_report(report: dict, final: Optional[dict] = None) -> str:
     if final:
         section = format_report({**final, "metrics": _nan(final["metrics"]), "target": _nan(final["target"])})
         lines += ["  " + line for line in section.removeprefix("ganzoo: ").splitlines()[:-1]]  # its picture: below
-    metrics = report["metrics"]
-    if metrics:
-        step = report["last_validation_g_steps"]
-        lines.append(f"  last validation{f' (after {step} generator steps)' if step is not None else ''}:")
-        image_step = report["image_metrics_g_steps"]
-        width = max(map(len, metrics)) + 2
-        for key, value in metrics.items():
-            shown = "nan" if value is None else f"{value:.4g}"
-            lines.append(f"    {key:<{width}}{shown:>10}")
-        if image_step is not None and image_step != step:
-            lines.append(f"    (image metrics from their last evaluation, after {image_step} generator steps)")
-    else:
-        lines.append("  no validation ran: no metrics")
+    lines += _metric_lines(report)
     paths = report["paths"]
     for name in ("checkpoint", "best_checkpoint", "sample_grid", "picture", "animations", "config", "report"):
         for path in _as_list(paths.get(name)):
             lines.append(f"  {name.replace('_', ' ') + ':':<17}{path}")
     return "\n".join(lines)
+
+
+def _metric_lines(report: dict) -> list[str]:
+    """The last validation's values, then the image metrics under the G step they were evaluated at."""
+    metrics, image = report["metrics"], report["image_metrics"] or {"keys": []}
+    if not metrics:
+        return ["  no validation ran: no metrics"]
+    step = report["last_validation_g_steps"]
+    sections = [
+        (f"last validation{f' (after {step} generator steps)' if step is not None else ''}",
+         [key for key in metrics if key not in image["keys"]]),
+        (f"image metrics (after {image.get('generator_steps')} generator steps)", image["keys"]),
+    ]
+    width = max(map(len, metrics)) + 2
+    lines = []
+    for title, keys in sections:
+        lines += [f"  {title}:"] if keys else []
+        lines += [f"    {key:<{width}}{'nan' if metrics[key] is None else f'{metrics[key]:.4g}':>10}" for key in keys]
+    return lines
 
 
 def _nan(values: dict) -> dict:

@@ -61,6 +61,8 @@ def test_an_image_run_reports_every_logged_value_and_its_files(tmp_path, capsys)
     assert saved["metrics"]["val/broken"] is None  # NaN is null, not an invalid JSON token
     assert (saved["generator_steps"], saved["epochs"], saved["status"]) == (4, 2, "finished")
     assert saved["stop_reason"] == "max_epochs=2 reached" and saved["last_validation_g_steps"] == 4
+    assert saved["image_metrics"] == {"generator_steps": 4, "keys": ["val/fid_8_train8", "val/kid_8_train8",
+                                                                     "val/kid_8_train8_std"]}
     paths = saved["paths"]
     assert paths["checkpoint"] == str(tmp_path / "ckpt" / "last.ckpt") and paths["sample_grid"].endswith("grid_g000004.png")
     for name in ("checkpoint", "sample_grid", "metrics_jsonl", "run_dir"):
