@@ -108,10 +108,11 @@ class RunReport(Callback):
         """The report as a JSON-ready dict (plain numbers, ``None`` for NaN); see the class docstring."""
         directory = run_dir(trainer) if directory is None else directory
         metrics, image = last_metrics(trainer)
+        datamodule = getattr(trainer, "datamodule", None)
         status = "finished" if exception is None else "stopped" if _is_stop(exception) else "failed"
         return {
             "model": type(pl_module).__name__,
-            "datamodule": type(getattr(trainer, "datamodule", None)).__name__,
+            "datamodule": type(datamodule).__name__ if datamodule is not None else None,
             "status": status,
             "stop_reason": stop_reason(trainer, pl_module, exception),
             "generator_steps": _g_steps(pl_module),
@@ -261,9 +262,10 @@ def format_run_report(report: dict, final: Optional[dict] = None) -> str:
             ``None`` uses ``report["final"]``.
     """
     reason = report["stop_reason"] or "training ended"
+    run = f"{report['model']} on {report['datamodule']}" if report["datamodule"] else report["model"]
     lines = [
-        f"ganzoo: {report['model']} on {report['datamodule']}: {report['generator_steps']} generator steps, "
-        f"{report['epochs']} epochs, {report['wall_time_s']:.0f} s; {report['status']}: {reason}"
+        f"ganzoo: {run}: {report['generator_steps']} generator steps, {report['epochs']} epochs, "
+        f"{report['wall_time_s']:.0f} s; {report['status']}: {reason}"
     ]
     final = final if final is not None else report["final"]
     if final:
