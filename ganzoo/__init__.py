@@ -2,7 +2,7 @@
 
 The public API is what this module re-exports; nothing else is promised.
 """
-from ganzoo.callbacks import DistributionMonitor, GANCheckpoint, ImageMetrics, MaxGeneratorSteps, SampleGrid
+from ganzoo.callbacks import DistributionMonitor, GANCheckpoint, ImageMetrics, MaxGeneratorSteps, RunReport, SampleGrid
 from ganzoo.data import (
     CIFAR10DataModule,
     DigitsDataModule,
@@ -57,6 +57,7 @@ __all__ = [
     "PRIORS",
     "ProjectionGAN",
     "Ring2D",
+    "RunReport",
     "SampleGrid",
     "SyntheticDataModule",
     "TensorBoardLogger",

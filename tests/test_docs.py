@@ -102,7 +102,7 @@ def test_the_zoo_table_has_one_row_per_recipe():
 def test_the_quick_start_page_shows_the_readmes_command_and_output():
     readme, page = (ROOT / "README.md").read_text(), (ROOT / "docs" / "quickstart.md").read_text()
     command = re.search(r"<!-- ci:quickstart -->\n```bash\n(.*?)```", readme, flags=re.S).group(1)
-    output = re.search(r"```text\n(ganzoo: Gaussian1D after .*?)```", readme, flags=re.S).group(1)
+    output = re.search(r"```text\n(ganzoo: VanillaGAN on Gaussian1D: .*?)```", readme, flags=re.S).group(1)
     assert f"```bash\n{command}```" in page  # the command CI runs
     assert f"```text\n{output}```" in page
 

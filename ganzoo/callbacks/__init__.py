@@ -1,8 +1,9 @@
-"""Callbacks: training length in generator steps, pictures and reports, image metrics, checkpoints."""
+"""Callbacks: training length in generator steps, pictures and the run's report, image metrics, checkpoints."""
 from ganzoo.callbacks.checkpoint import GANCheckpoint
 from ganzoo.callbacks.monitor import DistributionMonitor
 from ganzoo.callbacks.quality import ImageMetrics
+from ganzoo.callbacks.report import RunReport
 from ganzoo.callbacks.samples import SampleGrid
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 
-__all__ = ["DistributionMonitor", "GANCheckpoint", "ImageMetrics", "MaxGeneratorSteps", "SampleGrid"]
+__all__ = ["DistributionMonitor", "GANCheckpoint", "ImageMetrics", "MaxGeneratorSteps", "RunReport", "SampleGrid"]

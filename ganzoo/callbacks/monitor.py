@@ -21,14 +21,20 @@ class DistributionMonitor(Callback):
     At every ``every_n_validations``-th validation it writes
     ``<run dir>/figures/distribution_g<G steps>.png`` and logs it as ``val/distribution``.
     When training ends it evaluates G once more, writes ``distribution_final.png``
-    and ``final_metrics.json`` in the run directory, and prints a short table.
+    and ``final_metrics.json`` in the run directory, and prints a short table, unless a
+    :class:`~ganzoo.callbacks.RunReport` prints it within the run's report (one table per run).
     Needs a datamodule with ``data_shape`` of ``(1,)`` (and ``density``) or ``(2,)``,
     such as :class:`~ganzoo.data.Gaussian1D`, :class:`~ganzoo.data.Ring2D`, :class:`~ganzoo.data.Grid2D`.
 
     Args:
         every_n_validations: plot at every n-th validation.
         num_samples: generated samples per figure; ``None`` uses the datamodule's ``num_eval_samples``.
-        verbose: print the final table.
+        verbose: print the final table (when no verbose RunReport prints it).
+
+    Attributes:
+        final_metrics: G's metrics at the end of training.
+        final_figure: ``distribution_final.png``, or ``None`` when G's samples could not be drawn.
+        report: the content of ``final_metrics.json``; ``None`` before training ends.
     """
 
     def __init__(self, every_n_validations: int = 1, num_samples: Optional[int] = None, verbose: bool = True):
@@ -38,6 +44,7 @@ class DistributionMonitor(Callback):
         self._validations = 0
         self.final_metrics: dict[str, float] = {}
         self.final_figure: Optional[Path] = None
+        self.report: Optional[dict] = None
 
     def _supported(self, trainer: Trainer) -> bool:
         datamodule = getattr(trainer, "datamodule", None)
@@ -74,7 +81,8 @@ class DistributionMonitor(Callback):
             "figure": str(self.final_figure) if self.final_figure is not None else None,
         }
         (run_dir(trainer) / "final_metrics.json").write_text(json.dumps(report, indent=2))
-        if self.verbose:
+        self.report = report
+        if self.verbose and not reported_elsewhere(trainer):
             print(format_report(report))
 
     @torch.no_grad()
@@ -110,6 +118,13 @@ class DistributionMonitor(Callback):
             path.unlink(missing_ok=True)
             raise OSError(err.errno, err.strerror, str(path)) from None
         return path
+
+
+def reported_elsewhere(trainer: Trainer) -> bool:
+    """Whether a verbose RunReport prints this table within the run's report."""
+    from ganzoo.callbacks.report import RunReport  # report.py imports this module
+
+    return any(isinstance(callback, RunReport) and callback.verbose for callback in trainer.callbacks)
 
 
 def _critic(pl_module: LightningModule, data_shape):

@@ -7,6 +7,7 @@ from typing import Optional
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_warn
 
+from ganzoo.callbacks.monitor import reported_elsewhere
 from ganzoo.errors import ConfigError, check_nonnegative_int, check_positive_int
 from ganzoo.loggers import log_image, run_dir
 from ganzoo.viz import image_grid, save_png
@@ -39,7 +40,7 @@ class SampleGrid(Callback):
         interpolation_rows: rows of the interpolation grid; 0 turns it off.
         interpolation_steps: images per interpolation row, both ends included.
         upscale: nearest-neighbour magnification; ``None`` makes small images at least 32 px.
-        verbose: print the final grid's path when training ends.
+        verbose: print the final grid's path when training ends (a verbose RunReport prints it instead).
         classes: conditional GANs: the class of each row of the grid; ``None``: every
             class, at most the first 16.
 
@@ -96,7 +97,7 @@ class SampleGrid(Callback):
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._write(trainer, pl_module)
-        if self.verbose and self.last_grid is not None and trainer.is_global_zero:
+        if self.verbose and self.last_grid is not None and trainer.is_global_zero and not reported_elsewhere(trainer):
             print(f"ganzoo: samples after {pl_module.g_steps} generator steps: {self.last_grid}")
 
     def _write(self, trainer: Trainer, pl_module: LightningModule) -> None:

@@ -20,6 +20,7 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from ganzoo import compat
 from ganzoo.argparsing import check_output_path
+from ganzoo.callbacks.report import RunReport
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 from ganzoo.checkpoint_loading import (
     ClassPolicy,
@@ -91,6 +92,8 @@ class GANZooCLI(LightningCLI):
     - the datamodule's ``data_shape`` and ``num_classes`` are linked
       into the model's arguments of the same names, where the model has them;
     - the resolved config goes to the run's own directory and to W&B (:class:`RunConfigSaver`);
+    - every run ends with a :class:`~ganzoo.callbacks.RunReport` (table and ``report.json``),
+      unless ``trainer.callbacks`` lists one (``verbose: false`` keeps it silent);
     - a value jsonargparse cannot parse (unknown class_path or option, wrong type, a
       missing or broken ``--config`` file) raises a one-line :class:`ConfigError`
       instead of printing the usage and exiting.
@@ -192,6 +195,7 @@ class GANZooCLI(LightningCLI):
             raise ConfigError(trainer_error_line(err, {**self._get(self.config_init, "trainer", default={})})) from None
         if config.get("max_g_steps"):
             trainer.callbacks.append(MaxGeneratorSteps(config.max_g_steps))
+        add_run_report(trainer)
         return trainer
 
     def _check_checkpoint_fits_model(self) -> None:
@@ -199,6 +203,12 @@ class GANZooCLI(LightningCLI):
         checkpoint, self._checkpoint = getattr(self, "_checkpoint", None), None  # the file _parse_ckpt_path read
         if isinstance(self.model, GANModule) and checkpoint is not None:
             check_checkpoint_fits(self.model, checkpoint, strict=self.model.strict_loading)
+
+
+def add_run_report(trainer: Trainer) -> None:
+    """Gives every run its end-of-run report (:class:`~ganzoo.callbacks.RunReport`), unless the config lists one."""
+    if not any(isinstance(callback, RunReport) for callback in trainer.callbacks):
+        trainer.callbacks.append(RunReport())
 
 
 def check_trainer_settings(trainer) -> None:

@@ -28,7 +28,7 @@ SCRIPT = textwrap.dedent(
     import lightning.pytorch as pl
     import torch
     from ganzoo import (DCGAN, DigitsDataModule, GANCheckpoint, ImageMetrics, MaxGeneratorSteps, ProjectionGAN,
-                        VanillaGAN, Gaussian1D)
+                        RunReport, VanillaGAN, Gaussian1D)
 
     out, tests = sys.argv[1], sys.argv[2]
     sys.path[:0] = [tests, tests + "/.."]  # test_ddp, and the helpers one folder up
@@ -116,7 +116,7 @@ SCRIPT = textwrap.dedent(
     metrics = ImageMetrics(**PROTOCOL, every_n_epochs=1, cache_dir=f"{out}/cache", verbose=False)
     metrics.evaluator.inception = TinyFeatures()
     trainer = pl.Trainer(**quiet, max_epochs=2, limit_train_batches=2, limit_val_batches=2, num_sanity_val_steps=0,
-                         callbacks=[metrics], default_root_dir=f"{out}/run")
+                         callbacks=[metrics, RunReport()], default_root_dir=f"{out}/run")
     trainer.fit(model, DigitsDataModule(batch_size=16))
     save(model, trainer, "validation", {
         "logged": {k: float(v) for k, v in trainer.callback_metrics.items()},
@@ -140,6 +140,7 @@ def ddp_run(tmp_path_factory):
     result = subprocess.run([sys.executable, str(script), str(out), str(TESTS)], cwd=out, env=env,
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    (out / "stdout.txt").write_text(result.stdout)
     return out
 
 
@@ -256,3 +257,11 @@ def test_distribution_metrics_are_the_same_on_every_process(ddp_run):
     for key, value in expected.items():
         assert logged[0][f"val/{key}"] == logged[1][f"val/{key}"], key  # the same samples, so the same bits
         assert logged[0][f"val/{key}"] == pytest.approx(value, rel=1e-5, abs=1e-9), key
+
+
+def test_the_run_report_is_written_and_printed_once_by_rank_zero(ddp_run):
+    report = json.loads((ddp_run / "run" / "report.json").read_text())
+    logged = _reports(ddp_run, "validation")[0]["logged"]
+    assert report["metrics"] == pytest.approx({k: v for k, v in logged.items() if k.startswith("val/")})
+    assert report["status"] == "finished" and report["stop_reason"] == "max_epochs=2 reached"
+    assert (ddp_run / "stdout.txt").read_text().count("ganzoo: LoggedDCGAN on DigitsDataModule") == 1
