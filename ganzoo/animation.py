@@ -10,6 +10,7 @@ one bundled with ``imageio-ffmpeg`` (``pip install 'ganzoo[video]'``).
 from __future__ import annotations
 
 import errno
+import math
 import os
 import re
 import shutil
@@ -73,7 +74,7 @@ def write_animation(
     """Writes ``frames`` (PNG files, in order) as one animation, a GIF or an MP4 by ``path``'s suffix.
 
     Frames of unequal size are centred on a canvas of the largest, filled with the colour of
-    their corner. The file appears whole or not at all: it is written under a temporary name
+    their corner. A GIF shows two identical successive frames as one, for their total time. The file appears whole or not at all: it is written under a temporary name
     and renamed; on an error (a full disk) the temporary file is removed and the ``OSError``
     names ``path``.
 
@@ -102,7 +103,7 @@ def write_animation(
         if kind == "gif":
             _write_gif(pictures, partial, fps, hold)
         else:
-            _write_mp4(pictures, partial, fps, hold, ffmpeg)
+            _write_mp4(pictures, partial, fps, hold, ffmpeg, name=path)
         os.replace(partial, path)
     except OSError as err:  # a full disk: no half-written animation, and an error that names it
         partial.unlink(missing_ok=True)
@@ -137,21 +138,35 @@ def _canvas(frames: Sequence[Union[str, Path]], even: bool = False) -> list[Imag
 
 
 def _write_gif(pictures: list[Image.Image], path: Path, fps: float, hold: float) -> None:
-    """One palette for every frame (from the first, middle and last), so colours hold still and frames diff small."""
-    sample = [pictures[0], pictures[len(pictures) // 2], pictures[-1]]
-    strip = Image.new("RGB", (sample[0].width, sample[0].height * len(sample)))
-    for i, picture in enumerate(sample):
-        strip.paste(picture, (0, i * picture.height))
-    palette = strip.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    """One palette for every frame, so colours hold still and Pillow writes each frame as its change from the last."""
+    palette = _palette(pictures)
     frames = [p.quantize(palette=palette, dither=Image.Dither.NONE) for p in pictures]
     step_ms = max(20, round(1000 / fps))  # GIF delays count hundredths of a second; below 20 ms browsers slow it down
     durations = [step_ms] * len(frames)
     durations[-1] = max(step_ms, round(1000 * hold))
-    frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=False)
+    frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
 
 
-def _write_mp4(pictures: list[Image.Image], path: Path, fps: float, hold: float, ffmpeg: str) -> None:
-    """H.264 in yuv420p (plays in browsers and W&B); the last frame repeated for ``hold`` seconds."""
+def _palette(pictures: list[Image.Image], budget: int = 4_000_000) -> Image.Image:
+    """A 255-colour palette of all the frames, from a strip of them shrunk to about ``budget`` pixels.
+
+    Nearest-neighbour shrinking keeps the colours exact; a palette of a few frames alone
+    would miss the colours of the others and could map two frames onto one.
+    """
+    width, height = pictures[0].size
+    factor = max(1, math.ceil(math.sqrt(width * height * len(pictures) / budget)))
+    small = [p.resize((max(1, width // factor), max(1, height // factor)), Image.Resampling.NEAREST) for p in pictures]
+    strip = Image.new("RGB", (small[0].width, small[0].height * len(small)))
+    for i, picture in enumerate(small):
+        strip.paste(picture, (0, i * picture.height))
+    return strip.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+
+
+def _write_mp4(pictures: list[Image.Image], path: Path, fps: float, hold: float, ffmpeg: str, name: Path) -> None:
+    """H.264 in yuv420p (plays in browsers and W&B); the last frame repeated for ``hold`` seconds.
+
+    ``path`` is the temporary file written; errors name ``name``, the file asked for.
+    """
     repeats = max(1, round(hold * fps))
     with tempfile.TemporaryDirectory(prefix="ganzoo-frames-") as folder:
         for i, picture in enumerate(pictures + [pictures[-1]] * (repeats - 1)):
@@ -164,8 +179,8 @@ def _write_mp4(pictures: list[Image.Image], path: Path, fps: float, hold: float,
     if done.returncode:
         message = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
         if "No space left" in message:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        raise ConfigError(f"ffmpeg ({ffmpeg}) could not write '{path}': {message}; write a GIF instead")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(name))
+        raise ConfigError(f"ffmpeg ({ffmpeg}) could not write '{name}': {message}; write a GIF instead")
 
 
 def frames_of_run(directory: Union[str, Path], prefix: str, since: int, written: Sequence[Path]) -> list[Path]:
