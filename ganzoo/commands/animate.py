@@ -54,7 +54,8 @@ def find_run_frames(run_dir: str, kind: Optional[str] = None) -> list[Path]:
             if frames:
                 return frames
     looked = " or ".join(f"{KINDS[name][0]}/{KINDS[name][1]}_g*.png (written by {KINDS[name][2]})" for name in kinds)
-    raise ConfigError(f"no frames in '{run_dir}': looked for {looked}; pass the directory of a run trained with that callback, e.g. runs/ganzoo/<run id>")
+    which = "that callback" if len(kinds) == 1 else "one of these callbacks"
+    raise ConfigError(f"no frames in '{run_dir}': looked for {looked}; pass the directory of a run trained with {which}")
 
 
 def output_format(output: Optional[str], fmt: Optional[str]) -> str:
