@@ -37,7 +37,7 @@ class DistributionMonitor(Callback):
         num_samples: generated samples per figure; ``None`` uses the datamodule's ``num_eval_samples``.
         verbose: print the final table.
         every_n_steps: also draw a frame every this many G steps, for a smoother animation
-            (a 1-D figure costs about 0.1 s); ``None``: frames at validations only.
+            (a 1-D figure costs about 0.15 s of CPU); ``None``: frames at validations only.
         animation: assemble the frames into an animation when training ends.
 
     Attributes:

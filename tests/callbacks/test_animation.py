@@ -171,6 +171,17 @@ def test_sample_grid_animates_one_frame_per_grid(tmp_path):
         gif.seek(gif.n_frames - 1)
         shown, drawn = gif.convert("RGB").tobytes(), last.convert("RGB").tobytes()
     assert sum(abs(a - b) for a, b in zip(shown, drawn)) / len(drawn) < 2  # the last grid, up to the palette
+    if find_ffmpeg() is not None:
+        assert grid.video_path == tmp_path / "samples" / "training.mp4" and grid.video_path.read_bytes()[4:8] == b"ftyp"
+
+
+def test_a_failing_ffmpeg_at_the_end_of_training_leaves_the_gif_and_warns(tmp_path, monkeypatch):
+    fake_ffmpeg(tmp_path / "bin", monkeypatch, exit_code=1)
+    grid, trainer = grid_trainer(tmp_path, 1)
+    with pytest.warns(UserWarning, match=r"could not write .*training\.mp4'.*; the GIF .*training\.gif is written"):
+        trainer.fit(tiny_dcgan(), DigitsDataModule(batch_size=8))
+    assert grid.animation_path.is_file() and grid.video_path is None
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["grid_g000000.png", "grid_g000001.png", "training.gif"]
 
 
 @pytest.mark.filterwarnings("ignore:You're resuming from a checkpoint that ended before the epoch ended")
