@@ -74,9 +74,9 @@ def write_animation(
     """Writes ``frames`` (PNG files, in order) as one animation, a GIF or an MP4 by ``path``'s suffix.
 
     Frames of unequal size are centred on a canvas of the largest, filled with the colour of
-    their corner. A GIF shows two identical successive frames as one, for their total time. The file appears whole or not at all: it is written under a temporary name
-    and renamed; on an error (a full disk) the temporary file is removed and the ``OSError``
-    names ``path``.
+    their corner. A GIF shows two identical successive frames as one, for their total time.
+    The file appears whole or not at all: it is written under a temporary name and renamed;
+    on an error (a full disk) the temporary file is removed and the ``OSError`` names ``path``.
 
     Args:
         frames: PNG files, at least one.
@@ -106,11 +106,9 @@ def write_animation(
             _write_mp4(pictures, partial, fps, hold, ffmpeg, name=path)
         os.replace(partial, path)
     except OSError as err:  # a full disk: no half-written animation, and an error that names it
-        partial.unlink(missing_ok=True)
         raise OSError(err.errno, err.strerror, str(path)) from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    finally:
+        partial.unlink(missing_ok=True)  # gone already once renamed
     return path
 
 
