@@ -69,15 +69,15 @@ def output_format(output: Optional[str], fmt: Optional[str]) -> str:
 
 
 def main(argv: Optional[list[str]] = None) -> Path:
+    """Runs ``ganzoo animate``; every bad input fails, with one line, before a frame is read. Returns the file written."""
     args = parser().parse_args(argv)
     fmt = output_format(args.output, args.format)
     if fmt == "mp4" and find_ffmpeg() is None:
-        raise ConfigError(f"--format mp4: {NO_FFMPEG}")
+        raise ConfigError(NO_FFMPEG)
     if args.output:
         check_output_path("--output", args.output)
     frames = find_run_frames(args.run_dir, args.frames)
-    output = Path(args.output) if args.output else frames[0].parent / f"training.{fmt}"
-    check_output_path("--output", output)
+    output = Path(args.output) if args.output else check_output_path("--output", frames[0].parent / f"training.{fmt}")
     path = write_animation(frames, output, fps=args.fps)
     steps = f"G steps {frame_step(frames[0])} to {frame_step(frames[-1])}"
     print(f"ganzoo: {len(frames)} frames ({steps}) at {args.fps:g} fps: {path}")
