@@ -5,6 +5,7 @@ ganzoo's own commands (:mod:`ganzoo.commands`), with one-line errors and ganzoo'
     ganzoo fit --config zoo_configs/vanilla_ring8.yaml --max_g_steps 500
     ganzoo fit --config zoo_configs/vanilla_gaussian1d.yaml --print_config
     ganzoo generate runs/ganzoo/<run id>/checkpoints/last.ckpt --num_samples 64 --seed 0 --output samples.png
+    ganzoo animate runs/ganzoo/<run id> --fps 5
 """
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ COMMANDS = {
     "generate": ("ganzoo.commands.generate", "Write samples of a trained checkpoint"),
     "evaluate": ("ganzoo.commands.evaluate", "FID, KID, IS or domain metrics of a checkpoint"),
     "train-classifier": ("ganzoo.commands.train_classifier", "Train the domain classifier behind fd_classifier & co."),
+    "animate": ("ganzoo.commands.animate", "Assemble a run's sample grids or figures into a GIF or MP4"),
 }
 
 

@@ -160,6 +160,18 @@ def log_image(trainer: Trainer, key: str, path: Path) -> None:
             logger.experiment.add_image(key, picture, global_step=step, dataformats="HWC")
 
 
+def log_video(trainer: Trainer, key: str, path: Path) -> None:
+    """Hands an animation (``.gif`` or ``.mp4``) to every active W&B logger, as a ``wandb.Video``.
+
+    Logged at the step of :func:`log_image`, so it sits on the x axis of the run's last pictures.
+    Other loggers have no place for videos: the file in the run directory is the record.
+    """
+    step = compat.batches_that_stepped(trainer)
+    for logger in trainer.loggers:
+        if isinstance(logger, LightningWandbLogger):
+            logger.log_video(key=key, videos=[str(path)], step=step)
+
+
 def wandb_credentials() -> bool:
     """Whether W&B can authenticate without asking: ``WANDB_API_KEY`` or a ``wandb login`` entry in ~/.netrc."""
     if os.environ.get("WANDB_API_KEY"):

@@ -157,6 +157,11 @@ def test_shell_commands_in_the_docs_parse(line, capsys):
     if command in ("generate", "evaluate"):
         (generate if command == "generate" else evaluate).parser().parse_args(args)
         return
+    if command == "animate":  # a run directory of the reader's; the command's checks have their own tests
+        from ganzoo.commands import animate
+
+        animate.parser().parse_args(args)
+        return
     if "--ckpt_path" in args:  # a run of the reader's; the checkpoint checks have their own tests
         del args[args.index("--ckpt_path") : args.index("--ckpt_path") + 2]
     args = [str(ROOT / arg) if arg.startswith("zoo_configs/") else arg for arg in args]

@@ -7,9 +7,10 @@ from typing import Optional
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_warn
 
+from ganzoo.animation import animate_frames, frames_of_run
 from ganzoo.callbacks.monitor import reported_elsewhere
 from ganzoo.errors import ConfigError, check_nonnegative_int, check_positive_int
-from ganzoo.loggers import log_image, run_dir
+from ganzoo.loggers import log_image, log_video, run_dir
 from ganzoo.viz import image_grid, save_png
 
 
@@ -31,6 +32,9 @@ class SampleGrid(Callback):
     and hands both to W&B and TensorBoard (keys ``samples/grid`` and ``samples/interpolation``,
     at the G step); with CSV or no logger the files are the record. It also
     writes the untrained G's grid when training starts and the final one when it ends.
+    Then it assembles the run's grids, one frame each in G-step order (a resumed run's
+    earlier grids first), into ``samples/training.gif`` (and ``training.mp4`` when ffmpeg
+    exists, see :mod:`ganzoo.animation`), logged to W&B as ``samples/animation``.
     Image data only, ``(N, C, H, W)`` with 1 or 3 channels; other data is skipped with a warning.
 
     Args:
@@ -43,10 +47,13 @@ class SampleGrid(Callback):
         verbose: print the final grid's path when training ends (a verbose RunReport prints it instead).
         classes: conditional GANs: the class of each row of the grid; ``None``: every
             class, at most the first 16.
+        animation: assemble the grids into an animation when training ends.
 
     Attributes:
         written: every PNG written, in order.
         last_grid: the latest ``grid_g*.png``.
+        animation_path: the GIF of the grids, once training has ended (else ``None``).
+        video_path: the MP4 of the grids, when ffmpeg was found.
     """
 
     def __init__(
@@ -59,6 +66,7 @@ class SampleGrid(Callback):
         upscale: Optional[int] = None,
         verbose: bool = True,
         classes: Optional[list[int]] = None,
+        animation: bool = True,
     ):
         check_positive_int("every_n_steps", every_n_steps, "every_n_steps=500")
         check_positive_int("num_samples", num_samples, "num_samples=64")
@@ -73,10 +81,14 @@ class SampleGrid(Callback):
         self.upscale = upscale
         self.verbose = verbose
         self.classes = classes
+        self.animation = animation
+        self._start_step = 0  # the G step this process started at: a resumed run's earlier grids lie before it
         self._last_written: Optional[int] = None
         self._images: Optional[bool] = None  # whether G makes images; known at the first grid
         self.written: list[Path] = []
         self.last_grid: Optional[Path] = None
+        self.animation_path: Optional[Path] = None
+        self.video_path: Optional[Path] = None
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         limit = pl_module.num_fixed_latents
@@ -89,6 +101,7 @@ class SampleGrid(Callback):
             pl_module.check_labels(self.classes, len(self.classes))  # one line for a class the model lacks
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._start_step = pl_module.g_steps
         self._write(trainer, pl_module)
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args) -> None:
@@ -99,6 +112,11 @@ class SampleGrid(Callback):
         self._write(trainer, pl_module)
         if self.verbose and self.last_grid is not None and trainer.is_global_zero and not reported_elsewhere(trainer):
             print(f"ganzoo: samples after {pl_module.g_steps} generator steps: {self.last_grid}")
+        if self.animation and self.last_grid is not None and trainer.is_global_zero:
+            directory = self.last_grid.parent
+            frames = frames_of_run(directory, "grid", self._start_step, self.written)
+            self.animation_path, self.video_path = animate_frames(frames, directory)
+            log_video(trainer, "samples/animation", self.animation_path)
 
     def _write(self, trainer: Trainer, pl_module: LightningModule) -> None:
         step = pl_module.g_steps

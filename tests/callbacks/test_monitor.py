@@ -26,8 +26,9 @@ def train_with_monitor(data, logger, tmp_path, g_steps=20):
 def test_figures_and_final_report_land_in_the_run_directory(data, tmp_path, capsys):
     monitor, trainer = train_with_monitor(data, CSVLogger(tmp_path), tmp_path)
     run_dir = tmp_path / "lightning_logs" / "version_0"
-    figures = sorted(p.name for p in (run_dir / "figures").iterdir())
+    figures = sorted(p.name for p in (run_dir / "figures").iterdir() if not p.name.startswith("training."))
     assert figures == ["distribution_final.png", "distribution_g000010.png", "distribution_g000020.png"]
+    assert monitor.animation_path == run_dir / "figures" / "training.gif"  # the two frames, as an animation
     image = imread(monitor.final_figure)
     assert image.shape[0] > 300 and image.shape[1] > 300 and image[..., :3].std() > 0.05  # a drawn picture
     report = json.loads((run_dir / "final_metrics.json").read_text())

@@ -123,6 +123,13 @@ CASES = {
     "train-classifier-lr-nan": Case(["train-classifier", "--data", "digits", "--out", "{tmp}/c.pt", "--lr", "nan"],
                                     ("--lr must be a finite number > 0, got 'nan'",)),
     "train-classifier-no-out": Case(["train-classifier", "--data", "digits"], ("required", "--out")),
+    "animate-not-a-folder": Case(["animate", "{tmp}/nowhere"], ("run directory", "nowhere", "is not a folder")),
+    "animate-no-frames": Case(["animate", "{tmp}"], ("no frames in", "samples/grid_g*.png", "figures/distribution_g*.png")),
+    "animate-output-type": Case(["animate", "{tmp}", "--output", "{tmp}/run.png"], ("--output", "run.png", ".gif or .mp4")),
+    "animate-output-unwritable": Case(["animate", "{tmp}", "--output", "{a_file}/run.gif"], ("--output", "cannot be written")),
+    "animate-format-mismatch": Case(["animate", "{tmp}", "--format", "gif", "--output", "{tmp}/run.mp4"],
+                                    ("--format gif", "run.mp4")),
+    "animate-fps-0": Case(["animate", "{tmp}", "--fps", "0"], ("--fps must be a finite number > 0, got '0'",)),
 }
 
 
