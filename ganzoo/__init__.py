@@ -3,6 +3,7 @@
 The public API is what this module re-exports; nothing else is promised.
 """
 from ganzoo.callbacks import DistributionMonitor, GANCheckpoint, ImageMetrics, MaxGeneratorSteps, SampleGrid
+from ganzoo.callbacks.progress import GANProgressBar
 from ganzoo.data import (
     CIFAR10DataModule,
     DigitsDataModule,
@@ -42,6 +43,7 @@ __all__ = [
     "GANCheckpoint",
     "GANLoss",
     "GANModule",
+    "GANProgressBar",
     "Gaussian1D",
     "GaussianMixture2D",
     "Grid2D",

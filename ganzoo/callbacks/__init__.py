@@ -2,7 +2,8 @@
 from ganzoo.callbacks.checkpoint import GANCheckpoint
 from ganzoo.callbacks.monitor import DistributionMonitor
 from ganzoo.callbacks.quality import ImageMetrics
+from ganzoo.callbacks.progress import GANProgressBar
 from ganzoo.callbacks.samples import SampleGrid
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 
-__all__ = ["DistributionMonitor", "GANCheckpoint", "ImageMetrics", "MaxGeneratorSteps", "SampleGrid"]
+__all__ = ["DistributionMonitor", "GANCheckpoint", "GANProgressBar", "ImageMetrics", "MaxGeneratorSteps", "SampleGrid"]
