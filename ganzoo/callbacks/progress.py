@@ -203,12 +203,14 @@ def total_g_steps(trainer: Trainer, pl_module: LightningModule) -> Optional[int]
     batches per epoch, one G step per ``n_critic`` batches) and ``trainer.max_steps`` (which
     counts G's and D's optimizer steps together).
     """
-    bounds = [callback.max_steps for callback in trainer.callbacks if isinstance(callback, MaxGeneratorSteps)]
-    batches = trainer.num_training_batches
+    max_g_steps = [callback.max_steps for callback in trainer.callbacks if isinstance(callback, MaxGeneratorSteps)]
+    bounds, batches = list(max_g_steps), trainer.num_training_batches
     if trainer.max_epochs not in (None, -1) and math.isfinite(batches):
         bounds.append(trainer.max_epochs * int(batches) // getattr(pl_module, "n_critic", 1))
-    if not bounds and trainer.max_steps not in (None, -1):  # MaxGeneratorSteps sets max_steps from its own budget
-        bounds.append(trainer.max_steps // getattr(pl_module, "optimizer_steps_per_g_step", 1))
+    if not max_g_steps and trainer.max_steps not in (None, -1):  # MaxGeneratorSteps sets max_steps from its budget
+        # a G step ends each round of n_critic batches, which makes n_critic + 1 optimizer steps: the
+        # run stops in the round that reaches max_steps, after its G step only if it needs that step
+        bounds.append((trainer.max_steps + 1) // getattr(pl_module, "optimizer_steps_per_g_step", 1))
     return min(bounds) if bounds else None
 
 
