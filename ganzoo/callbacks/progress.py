@@ -345,6 +345,7 @@ class _RichDisplay(_Display):
         count = f"{done}/{total if total is not None else '?'} {unit}"
         self._progress.game = game
         # redrawn now, not at the next tick: rich repaints a stale frame when something prints meanwhile
+        pace = f"• {pace}" if pace else ""
         self._progress.update(self._task, description=phase, completed=done, total=total, count=count, pace=pace,
                               refresh=True)  # fmt: skip
 

@@ -141,7 +141,7 @@ def quick_start(tmp_path, steps=200, *extra):
 @pytest.mark.slow
 def test_the_quick_start_in_a_terminal_shows_a_rich_bar_in_generator_steps_and_little_else(tmp_path):
     screen = strip_ansi(run_in_terminal(quick_start(tmp_path), cwd=tmp_path, env=cli_env()))
-    assert re.search(r"trained ━+ 200/200 G steps [\d.]+ G steps/s, \d:\d\d:\d\d elapsed, ETA 0:00:00", screen), screen
+    assert re.search(r"trained ━+ 200/200 G steps • [\d.]+ G steps/s, \d:\d\d:\d\d elapsed, ETA 0:00:00", screen), screen
     assert re.search(r"D loss [\d.]+  G loss [\d.]+  D\(x\) [\d.]+  D\(G\(z\)\) [\d.]+", screen)
     assert "training ━" in screen and "Epoch" not in screen and "/-2" not in screen
     # quiet by default: ganzoo's lines, W&B's offline notice, and none of Lightning's or W&B's chatter
