@@ -80,6 +80,8 @@ def test_the_cli_adds_a_gan_progress_bar_unless_the_config_says_otherwise(tmp_pa
 
 
 def test_an_epoch_budget_ends_with_ganzoos_line_and_a_silenced_bar_prints_no_progress(tmp_path, capsys):
+    assert not any(logging.getLogger(name).filters for name in HIDDEN_INFO)  # import ganzoo installs nothing
+    warning_filters = list(warnings.filters)
     main(["fit", "--config", str(QUICK_START), "--max_g_steps=null", "--trainer.max_epochs=2",
           "--trainer.limit_train_batches=3", "--trainer.logger=false", "--trainer.enable_progress_bar=false",
           f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
@@ -89,6 +91,7 @@ def test_an_epoch_budget_ends_with_ganzoos_line_and_a_silenced_bar_prints_no_pro
     assert "G steps" not in out  # enable_progress_bar: false
     for name in HIDDEN_INFO:  # the command's filters are gone with it
         assert not logging.getLogger(name).filters
+    assert warnings.filters == warning_filters
 
 
 def test_python_users_of_max_generator_steps_get_the_stop_line_in_generator_steps(trainer_kwargs, capsys):
