@@ -237,7 +237,7 @@ def game_text(metrics: Mapping[str, Any], probabilistic: bool, extra: Optional[M
 
 def _number(value: Any) -> str:
     value = float(value)  # a 0-d tensor from callback_metrics; read at redraws only, so the sync is rare
-    return f"{value:.3f}" if abs(value) < 1e4 else f"{value:.3g}"
+    return f"{value:.3f}" if 1e-3 <= abs(value) < 1e4 or value == 0 else f"{value:.3g}"  # a learning rate: 0.0002
 
 
 def _clock(seconds: float) -> str:

@@ -95,7 +95,7 @@ def test_a_resumed_run_counts_on_from_its_checkpoint(trainer_kwargs, capsys, tmp
 def test_ds_verdicts_are_probabilities_accuracies_or_raw_scores_by_the_loss(probabilistic, metrics, shown):
     metrics = {"train/d_loss": torch.tensor(1.25), "train/g_loss": torch.tensor(0.5), **metrics}
     assert game_text(metrics, probabilistic) == f"D loss 1.250  G loss 0.500  {shown}"
-    assert game_text(metrics, probabilistic, {"lr": 1e-4}).endswith(f"{shown}  lr 0.000")
+    assert game_text(metrics, probabilistic, {"lr": 2e-4}).endswith(f"{shown}  lr 0.0002")  # prog_bar=True values
     assert game_text({}, probabilistic) == ""  # nothing logged yet
 
 
