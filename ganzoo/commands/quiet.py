@@ -25,8 +25,11 @@ HIDDEN_INFO = {
 #: warnings ``ganzoo fit`` hides: (category, message regex, module regex). Each is upstream's to fix
 #: and says nothing a user can act on.
 HIDDEN_WARNINGS = (
-    # torch 2.10+ deprecates LeafSpec, which Lightning 2.6 still builds on every logged value
+    # torch (2.14 here) deprecates LeafSpec, which Lightning 2.6 still builds for every logged value
     (FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated", r"lightning\.pytorch\.utilities\._pytree"),
+    # torch deprecates DDP's broadcast_buffers, but tells those who need broadcast_buffers=False
+    # (ganzoo: each process keeps its BatchNorm statistics) to keep it until init_sync_buffers exists
+    (FutureWarning, r"`broadcast_buffers` is deprecated\. Use `forward_sync_buffers`", r"lightning\.pytorch\.strategies"),
     # Lightning counts the logging interval per epoch; ganzoo logs across epochs (every
     # log_every_n_steps batches of the whole run), so short epochs lose nothing
     (UserWarning, r"The number of training batches \(\d+\) is smaller than the logging interval", r"lightning\.pytorch"),
