@@ -2,7 +2,15 @@
 
 The public API is what this module re-exports; nothing else is promised.
 """
-from ganzoo.callbacks import DistributionMonitor, GANCheckpoint, ImageMetrics, MaxGeneratorSteps, RunReport, SampleGrid
+from ganzoo.callbacks import (
+    DistributionMonitor,
+    GANCheckpoint,
+    GANProgressBar,
+    ImageMetrics,
+    MaxGeneratorSteps,
+    RunReport,
+    SampleGrid,
+)
 from ganzoo.data import (
     CIFAR10DataModule,
     DigitsDataModule,
@@ -42,6 +50,7 @@ __all__ = [
     "GANCheckpoint",
     "GANLoss",
     "GANModule",
+    "GANProgressBar",
     "Gaussian1D",
     "GaussianMixture2D",
     "Grid2D",

@@ -24,6 +24,7 @@ PRIVATE_NAMES = (
     ("lightning.pytorch.strategies.DDPStrategy", "_ddp_kwargs"),
     ("torch.amp.GradScaler", "_get_scale_async"),
     ("lightning.pytorch.loggers.WandbLogger", "_experiment"),
+    ("lightning.pytorch.loggers.WandbLogger", "_wandb_init"),
     ("lightning.pytorch.loops.training_epoch_loop._TrainingEpochLoop", "_batches_that_stepped"),
     ("argparse.ArgumentParser", "_actions"),
     ("lightning.pytorch.cli.LightningCLI", "_subcommand_parsers"),
@@ -69,6 +70,13 @@ def grad_scaler_scale(scaler: Any) -> Union[float, Tensor, None]:
 def wandb_run_started(logger: Any) -> bool:
     """Whether a ``WandbLogger`` has started its run (reading ``logger.experiment`` would start one)."""
     return getattr(logger, "_experiment", None) is not None
+
+
+def wandb_init_kwargs(logger: Any) -> Optional[dict]:
+    """The keyword arguments a ``WandbLogger`` will pass to ``wandb.init``, editable until its run starts;
+    ``None`` when this Lightning keeps them elsewhere."""
+    kwargs = getattr(logger, "_wandb_init", None)
+    return kwargs if isinstance(kwargs, dict) else None
 
 
 def batches_that_stepped(trainer: Any) -> int:

@@ -2,8 +2,17 @@
 from ganzoo.callbacks.checkpoint import GANCheckpoint
 from ganzoo.callbacks.monitor import DistributionMonitor
 from ganzoo.callbacks.quality import ImageMetrics
+from ganzoo.callbacks.progress import GANProgressBar
 from ganzoo.callbacks.report import RunReport
 from ganzoo.callbacks.samples import SampleGrid
 from ganzoo.callbacks.steps import MaxGeneratorSteps
 
-__all__ = ["DistributionMonitor", "GANCheckpoint", "ImageMetrics", "MaxGeneratorSteps", "RunReport", "SampleGrid"]
+__all__ = [
+    "DistributionMonitor",
+    "GANCheckpoint",
+    "GANProgressBar",
+    "ImageMetrics",
+    "MaxGeneratorSteps",
+    "RunReport",
+    "SampleGrid",
+]

@@ -1,6 +1,8 @@
 """Training length in generator updates, the unit GAN papers count in."""
 from __future__ import annotations
 
+from typing import Optional
+
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from ganzoo.errors import ConfigError, check_positive_int
@@ -16,7 +18,9 @@ class MaxGeneratorSteps(Callback):
     after the ``max_steps``-th G update. It is what ``max_g_steps`` in a config does.
     Updates dropped for a NaN loss (``on_nonfinite_loss="skip"``) make no optimizer
     step; the limit moves out by them, and the run still stops at the
-    ``max_steps``-th G update.
+    ``max_steps``-th G update. At the end it says so in generator steps
+    (``ganzoo: stopped after 3000 generator steps (max_g_steps=3000)``), after
+    Lightning's own line, which counts optimizer steps (``max_steps=6000``).
 
     Args:
         max_steps: number of generator updates to train for.
@@ -43,6 +47,11 @@ class MaxGeneratorSteps(Callback):
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args) -> None:
         self._account_for_skipped(trainer, getattr(pl_module, "skipped_steps", 0), pl_module.g_steps)
 
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        line = stop_line(trainer, pl_module)
+        if line and trainer.is_global_zero:
+            print(line)
+
     def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict) -> None:
         # A run resumed after skipped updates must know its limit before the first batch, when
         # Lightning decides whether the run is already done.
@@ -55,3 +64,25 @@ class MaxGeneratorSteps(Callback):
             trainer.fit_loop.epoch_loop.max_steps = self._limit + skipped * self._per_g_step
             if g_steps >= self.max_steps:
                 trainer.should_stop = True
+
+
+def stop_line(trainer: Trainer, pl_module: LightningModule) -> Optional[str]:
+    """Why a finished fit stopped, in generator steps; ``None`` when no budget ended it (a callback, say).
+
+    ``ganzoo: stopped after 3000 generator steps (max_g_steps=3000)``; the epoch budget and
+    ``trainer.max_steps`` are named as such.
+    """
+    g_steps = getattr(pl_module, "g_steps", None)
+    if g_steps is None:
+        return None
+    limit = next((callback.max_steps for callback in trainer.callbacks if isinstance(callback, MaxGeneratorSteps)), None)
+    if limit is not None and g_steps >= limit:
+        reason = f"max_g_steps={limit}"
+    elif trainer.max_steps not in (None, -1) and trainer.global_step >= trainer.max_steps:
+        per_g_step = pl_module.optimizer_steps_per_g_step
+        reason = f"trainer.max_steps={trainer.max_steps}: optimizer steps of G and D, {per_g_step} per generator step"
+    elif trainer.max_epochs not in (None, -1) and trainer.current_epoch >= trainer.max_epochs:
+        reason = f"max_epochs={trainer.max_epochs}"
+    else:
+        return None
+    return f"ganzoo: stopped after {g_steps} generator steps ({reason})"

@@ -9,19 +9,22 @@ from __future__ import annotations
 import re
 import sys
 from argparse import ArgumentError
+from contextlib import ExitStack
 from typing import Optional
 
 import yaml
 from jsonargparse.typing import PositiveInt
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from ganzoo import compat
 from ganzoo.argparsing import check_output_path
+from ganzoo.callbacks.progress import GANProgressBar
 from ganzoo.callbacks.report import RunReport
-from ganzoo.callbacks.steps import MaxGeneratorSteps
+from ganzoo.callbacks.steps import MaxGeneratorSteps, stop_line
 from ganzoo.checkpoint_loading import (
     ClassPolicy,
     check_checkpoint_file,
@@ -29,6 +32,7 @@ from ganzoo.checkpoint_loading import (
     trusted_modules_of_config,
 )
 from ganzoo.cli_errors import one_line_parse_error
+from ganzoo.commands.quiet import quiet_upstream, quiet_wandb
 from ganzoo.errors import ConfigError, check_number
 from ganzoo.loggers import check_tensorboard, claim_directory, claim_on_rank_zero, release_directory, run_dir
 from ganzoo.modules.checks import check_checkpoint_fits
@@ -73,6 +77,7 @@ class RunConfigSaver(SaveConfigCallback):
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         path = run_dir(trainer) / self.config_filename
         path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"ganzoo: writing {path.parent}/ ({run_contents(trainer)})")
         self.parser.save(self.config, str(path), **compat.keep_none_values(), overwrite=True, multifile=self.multifile)
         resolved = yaml.safe_load(self.parser.dump(self.config, **compat.keep_none_values()))
         for logger in trainer.loggers:
@@ -96,7 +101,12 @@ class GANZooCLI(LightningCLI):
       unless ``trainer.callbacks`` lists one (``verbose: false`` keeps it silent);
     - a value jsonargparse cannot parse (unknown class_path or option, wrong type, a
       missing or broken ``--config`` file) raises a one-line :class:`ConfigError`
-      instead of printing the usage and exiting.
+      instead of printing the usage and exiting;
+    - a :class:`~ganzoo.callbacks.GANProgressBar` unless ``trainer.enable_progress_bar``
+      is false or the config names a progress bar of its own;
+    - quiet: Lightning's tips and info lines, upstream deprecations and W&B's closing
+      summary are hidden (:mod:`ganzoo.commands.quiet`) unless ``--verbose``; ganzoo says
+      where the run is written and, in generator steps, why it stopped.
     """
 
     def __init__(self, *args, **kwargs):
@@ -106,11 +116,15 @@ class GANZooCLI(LightningCLI):
         kwargs.setdefault("subclass_mode_data", True)
         kwargs.setdefault("auto_configure_optimizers", False)
         kwargs.setdefault("save_config_callback", RunConfigSaver)
+        self._quiet = ExitStack()  # entered once the arguments are parsed, unless --verbose
         try:
             super().__init__(GANModule, LightningDataModule, *args, **kwargs)
         finally:
-            if kwargs.get("run", True):
-                self._finish_wandb_runs()
+            try:
+                if kwargs.get("run", True):
+                    self._finish_wandb_runs()
+            finally:
+                self._quiet.close()
 
     def _finish_wandb_runs(self) -> None:
         """Ends the W&B run of a finished command, so the next command in this process starts its own.
@@ -123,12 +137,30 @@ class GANZooCLI(LightningCLI):
             if isinstance(logger, WandbLogger) and compat.wandb_run_started(logger) and trainer.is_global_zero:
                 logger.experiment.finish()
 
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        # ganzoo's --verbose (below) takes the place of Trainer.validate's and .test's `verbose`,
+        # which hid their results table: that table always shows
+        return {
+            name: skip | {"verbose"} if name in ("validate", "test") else skip
+            for name, skip in LightningCLI.subcommands().items()
+        }
+
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument(
             "--max_g_steps",
             type=Optional[PositiveInt],
             default=None,
             help="Train for this many generator updates (trainer.max_steps counts G and D steps together).",
+        )
+        parser.add_argument(
+            "--verbose",
+            type=bool,
+            nargs="?",
+            const=True,  # --verbose alone, or --verbose true/false as the other switches
+            default=False,
+            help="Also show what ganzoo hides by default: Lightning's tips and info lines (seed, devices, its stop "
+            "line), upstream deprecation warnings and W&B's run summary.",
         )
         parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
@@ -138,6 +170,8 @@ class GANZooCLI(LightningCLI):
         self._argv = argv  # what the user wrote, for settings whose default ganzoo changes
         try:
             super().parse_arguments(parser, args)
+            if not _parsed_value(self.config, "verbose"):  # before the seed is set, which Lightning announces
+                self._quiet.enter_context(quiet_upstream())
         except ArgumentError as err:
             known = compat.option_strings([parser, *compat.subcommand_parsers(self)])
             raise ConfigError(one_line_parse_error(str(err), known, _config_files(argv))) from err
@@ -187,6 +221,8 @@ class GANZooCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs) -> Trainer:
         config = self._subcommand_config()
         self._check_checkpoint_fits_model()
+        callbacks = callbacks_with_progress_bar({**self._get(self.config_init, "trainer", default={}), **kwargs})
+        kwargs = kwargs if callbacks is None else {**kwargs, "callbacks": callbacks}
         try:
             trainer = super().instantiate_trainer(**kwargs)
         except (MisconfigurationException, ValueError) as err:
@@ -196,7 +232,16 @@ class GANZooCLI(LightningCLI):
         if config.get("max_g_steps"):
             trainer.callbacks.append(MaxGeneratorSteps(config.max_g_steps))
         add_run_report(trainer)
+        if not config.get("verbose"):
+            quiet_wandb(trainer.loggers)
         return trainer
+
+    def after_fit(self) -> None:
+        # MaxGeneratorSteps says why the run stopped itself; Lightning's line counts optimizer steps
+        if not any(isinstance(callback, MaxGeneratorSteps) for callback in self.trainer.callbacks):
+            line = stop_line(self.trainer, self.model)
+            if line and self.trainer.is_global_zero:
+                print(line)
 
     def _check_checkpoint_fits_model(self) -> None:
         """Fails with one line, before the Trainer starts, when ``--ckpt_path`` holds another model's weights."""
@@ -269,6 +314,36 @@ def _mentions(argv: list[str], key: str) -> bool:
         except (OSError, ValueError):
             pass  # a config given as a string, or one jsonargparse has already refused
     return any(key in text for text in texts)
+
+
+def callbacks_with_progress_bar(settings: dict) -> Optional[list]:
+    """The trainer's callbacks with a :class:`GANProgressBar` added; ``None`` when it gets none.
+
+    None when ``enable_progress_bar`` is false or a progress bar is already among the
+    callbacks. It must be there when the Trainer is built, or Lightning adds its own bar.
+
+    Args:
+        settings: the trainer's arguments, with its instantiated ``callbacks``.
+    """
+    callbacks = settings.get("callbacks") or []
+    callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+    if settings.get("enable_progress_bar") is False or any(isinstance(c, ProgressBar) for c in callbacks):
+        return None
+    return [GANProgressBar(), *callbacks]  # first: its last line comes before the reports of the others
+
+
+def run_contents(trainer: Trainer) -> str:
+    """What a run's directory will hold, for the line that names it."""
+    contents = ["config.yaml"]
+    if trainer.checkpoint_callbacks and trainer.state.fn == "fit":
+        contents.append("checkpoints/")
+    return ", ".join([*contents, "pictures and reports"])
+
+
+def _parsed_value(config, key: str):
+    """``key`` of the parsed config, inside the subcommand's part when there is one (``fit``, ...)."""
+    subcommand = config.get("subcommand")
+    return (config.get(subcommand) if subcommand else config).get(key)
 
 
 def _class_path(config) -> str:
