@@ -147,7 +147,11 @@ def save_plain_hyperparameters(module: Any, frame: Any, base: type) -> None:
     }
     unknown = [k for k in module.hparams if not k.startswith("_") and k not in accepted]
     if objects or unknown:
-        module.remove_ignored_hparams(objects + unknown)
+        # Saved again without them: Lightning hands ``hparams_initial`` to the loggers, and a CSV or
+        # TensorBoard logger would try to write every injected network as YAML (seconds per million weights).
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
+            module.save_hyperparameters(ignore=objects + unknown, frame=frame)
 
 
 def _is_object(value: Any) -> bool:
