@@ -218,6 +218,8 @@ class ImageDataModule(LightningDataModule):
 
     def _select(self, train, val, test) -> tuple[Dataset, dict[str, Dataset]]:
         """Applies ``classes`` and ``subset``; val and test are often one dataset, filtered once."""
+        if self._requested_classes is not None and not hasattr(self, "_total_classes"):
+            self._set_num_classes(self.num_classes)  # a subclass of ours that set num_classes itself
         if self.class_filter is None and self.subset is None:
             return train, {"val": val, "test": test}
         relabel = None
@@ -226,8 +228,8 @@ class ImageDataModule(LightningDataModule):
         if self.class_filter is not None:
             relabel = subsets.relabelling(self.class_filter, self._total_classes)
             candidates = candidates[relabel[torch.as_tensor(train.labels, dtype=torch.int64)] >= 0]
-            kept = {id(d): d.select(torch.nonzero(relabel[torch.as_tensor(d.labels)] >= 0).reshape(-1), relabel)
-                    for d in (val, test)}  # fmt: skip
+            kept = {key: d.select(torch.nonzero(relabel[torch.as_tensor(d.labels)] >= 0).reshape(-1), relabel)
+                    for key, d in {id(val): val, id(test): test}.items()}  # fmt: skip
             held_out = {"val": kept[id(val)], "test": kept[id(test)]}
         if self.subset is not None:
             candidates = subsets.subset_indices(candidates, self.subset, self.subset_seed, type(self).__name__)
@@ -353,8 +355,10 @@ class MNISTDataModule(_TorchvisionDataModule):
         image_size: resize to ``image_size`` x ``image_size`` once in ``setup``; None keeps 28.
         num_workers: DataLoader worker processes.
         download: download into ``data_dir`` in ``prepare_data`` (needs internet).
-        subset, subset_seed, classes: a training subset and a class filter; see
-            :class:`ImageDataModule`.
+        subset: train on a seeded part of the training split, a fraction in (0, 1) or a
+            count; see :class:`ImageDataModule`.
+        subset_seed: seed of the subset's draw.
+        classes: keep only these labels, renumbered 0..K-1 in this order.
     """
 
     dataset_class = torchvision.datasets.MNIST
@@ -373,8 +377,10 @@ class FashionMNISTDataModule(_TorchvisionDataModule):
         image_size: resize to ``image_size`` x ``image_size`` once in ``setup``; None keeps 28.
         num_workers: DataLoader worker processes.
         download: download into ``data_dir`` in ``prepare_data`` (needs internet).
-        subset, subset_seed, classes: a training subset and a class filter; see
-            :class:`ImageDataModule`.
+        subset: train on a seeded part of the training split, a fraction in (0, 1) or a
+            count; see :class:`ImageDataModule`.
+        subset_seed: seed of the subset's draw.
+        classes: keep only these labels, renumbered 0..K-1 in this order.
     """
 
     dataset_class = torchvision.datasets.FashionMNIST
@@ -393,8 +399,10 @@ class CIFAR10DataModule(_TorchvisionDataModule):
         image_size: resize to ``image_size`` x ``image_size`` once in ``setup``; None keeps 32.
         num_workers: DataLoader worker processes.
         download: download into ``data_dir`` in ``prepare_data`` (needs internet).
-        subset, subset_seed, classes: a training subset and a class filter; see
-            :class:`ImageDataModule`.
+        subset: train on a seeded part of the training split, a fraction in (0, 1) or a
+            count; see :class:`ImageDataModule`.
+        subset_seed: seed of the subset's draw.
+        classes: keep only these labels, renumbered 0..K-1 in this order.
     """
 
     dataset_class = torchvision.datasets.CIFAR10
@@ -435,8 +443,10 @@ class ImageFolderDataModule(ImageDataModule):
         val_fraction: fraction of the images held out, in [0, 1).
         seed: seed of the held-out draw.
         num_workers: DataLoader worker processes.
-        subset, subset_seed, classes: a training subset and a class filter (labels are the
-            subfolders' indices in sorted order); see :class:`ImageDataModule`.
+        subset: train on a seeded part of the training split, a fraction in (0, 1) or a
+            count; see :class:`ImageDataModule`.
+        subset_seed: seed of the subset's draw.
+        classes: keep only these labels, renumbered 0..K-1 in this order (a subfolder's label is its index in sorted order).
     """
 
     def __init__(
@@ -519,9 +529,12 @@ class DigitsDataModule(ImageDataModule):
         val_fraction: fraction of the images held out, in [0, 1).
         seed: seed of the held-out draw.
         num_workers: DataLoader worker processes.
-        subset, subset_seed, classes: a training subset and a class filter; see
-            :class:`ImageDataModule`. :meth:`evaluate`'s classifier is fitted on every
-            training digit whatever they choose, so metrics stay comparable.
+        subset: train on a seeded part of the training split, a fraction in (0, 1) or a
+            count; see :class:`ImageDataModule`.
+        subset_seed: seed of the subset's draw.
+        classes: keep only these labels, renumbered 0..K-1 in this order.
+            :meth:`evaluate`'s classifier is fitted on every training digit whatever
+            ``subset`` and ``classes`` keep, so its metrics stay comparable.
     """
 
     def __init__(
