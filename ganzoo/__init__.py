@@ -32,6 +32,7 @@ from ganzoo.modules import ACGAN, DCGAN, ConditionalGAN, DiscriminatorStep, GANM
 from ganzoo.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from ganzoo.priors import PRIORS
 from ganzoo.registry import create_gan, list_gans
+from ganzoo.regularisers import R1, R2, LeCam
 
 __version__ = "0.1.0"
 
@@ -59,12 +60,15 @@ __all__ = [
     "ImageFolderDataModule",
     "ImageMetrics",
     "LOSSES",
+    "LeCam",
     "MLPDiscriminator",
     "MLPGenerator",
     "MNISTDataModule",
     "MaxGeneratorSteps",
     "PRIORS",
     "ProjectionGAN",
+    "R1",
+    "R2",
     "Ring2D",
     "RunReport",
     "SampleGrid",

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 from torchvision.transforms.functional import pil_to_tensor
 
+from ganzoo.data import subsets
 from ganzoo.data.resumable import training_loader
 from ganzoo.errors import ConfigError, check_nonnegative_int, check_number, check_positive_int
 
@@ -78,6 +79,11 @@ class _LabelledImages(Dataset):
             image = image.float() / 127.5 - 1
         return image, self.labels[index]
 
+    def select(self, indices: Tensor, relabel: Optional[Tensor] = None) -> "_LabelledImages":
+        """The items at ``indices`` ``(M,)``, their labels mapped through ``relabel`` when given."""
+        labels = self.labels[indices]
+        return _LabelledImages(self.images[indices], labels if relabel is None else relabel[labels])
+
 
 class _ImageFiles(Dataset):
     """Image files read with PIL per item: ``(C, S, S)`` in [-1, 1] and an int label."""
@@ -101,6 +107,13 @@ class _ImageFiles(Dataset):
                 "(setup checks every file's header, the damage lies past it) and resume from the last checkpoint"
             ) from None
         return pil_to_tensor(image).float() / 127.5 - 1, self.labels[index]
+
+    def select(self, indices: Tensor, relabel: Optional[Tensor] = None) -> "_ImageFiles":
+        """The files at ``indices`` ``(M,)``, their labels mapped through ``relabel`` when given."""
+        idx = indices.tolist()
+        labels = [self.labels[i] for i in idx]
+        labels = labels if relabel is None else relabel[torch.as_tensor(labels, dtype=torch.int64)].tolist()
+        return _ImageFiles([self.files[i] for i in idx], labels, self.transform, self.mode)
 
 
 def _reason(err: BaseException) -> str:
@@ -136,9 +149,20 @@ class ImageDataModule(LightningDataModule):
     labels int64, shape ``(N,)``. Training batches are shuffled and full (``drop_last``);
     validation, test and predict batches are in order.
 
+    Every image datamodule takes a training subset and a class filter (see
+    :mod:`ganzoo.data.subsets`): ``classes`` keeps the listed classes in every split and
+    renumbers them 0..K-1 in the order given (``num_classes`` becomes K); ``subset`` then
+    keeps a seeded draw of the training split only (val and test stay whole).
+
     Args:
         batch_size: images per batch.
         num_workers: DataLoader worker processes (0 loads in the main process).
+        subset: train on part of the training split: a fraction in (0, 1) or a count >= 1
+            (``600``); ``None`` trains on all of it.
+        subset_seed: seed of the subset's draw: the same seed keeps the same images, and a
+            smaller subset is part of a larger one of the same seed.
+        classes: keep only these labels, renumbered 0..K-1 in this order (``[3, 7]``: digit 3
+            is label 0, digit 7 label 1); ``None`` keeps every class.
     """
 
     #: ``(C, H, W)`` of one image, set by ``__init__``.
@@ -146,7 +170,14 @@ class ImageDataModule(LightningDataModule):
     #: number of classes (0 when the images are unlabelled and every label is 0).
     num_classes: int = 0
 
-    def __init__(self, batch_size: int = 128, num_workers: int = 0):
+    def __init__(
+        self,
+        batch_size: int = 128,
+        num_workers: int = 0,
+        subset: Optional[float] = None,
+        subset_seed: int = 0,
+        classes: Optional[list[int]] = None,
+    ):
         super().__init__()
         # the subclass's arguments too; checkpoints record them, so `ganzoo evaluate` can rebuild the data
         self.save_hyperparameters(logger=False)
@@ -154,7 +185,20 @@ class ImageDataModule(LightningDataModule):
         check_nonnegative_int("num_workers", num_workers, "num_workers=4")
         self.batch_size = batch_size
         self.num_workers = num_workers
+        self.subset = subsets.check_subset(subset)
+        self.subset_seed = check_nonnegative_int("subset_seed", subset_seed, "subset_seed=0")
+        #: the ``classes`` argument: labels kept, in the order that renumbers them (set by :meth:`_set_num_classes`).
+        self.class_filter: Optional[list[int]] = None
+        self._requested_classes = classes
+        #: indices into the full training split of the images trained on, once set up with a subset or a class filter.
+        self.train_indices: Optional[Tensor] = None
         self.splits: dict[str, Dataset] = {}
+
+    def _set_num_classes(self, total: int) -> None:
+        """``num_classes`` from the dataset's ``total`` classes and ``classes`` (checked here, one line)."""
+        self.class_filter = subsets.check_classes(self._requested_classes, total, type(self).__name__)
+        self._total_classes = total
+        self.num_classes = len(self.class_filter) if self.class_filter is not None else total
 
     @property
     def data_shape(self) -> tuple[int, int, int]:
@@ -162,12 +206,35 @@ class ImageDataModule(LightningDataModule):
         return tuple(self.image_shape)
 
     def _set_splits(self, train: Dataset, val: Dataset, test: Dataset) -> None:
+        """The splits after the class filter (all of them) and the subset (training only)."""
+        train, held_out = self._select(train, val, test)
         if len(train) < self.batch_size:
+            chosen = " chosen by subset and classes" if self.train_indices is not None else ""
             raise ConfigError(
-                f"batch_size {self.batch_size} is larger than the {len(train)} training images of "
+                f"batch_size {self.batch_size} is larger than the {len(train)} training images{chosen} of "
                 f"{type(self).__name__}; lower batch_size"
             )
-        self.splits = {"train": train, "val": val, "test": test}
+        self.splits = {"train": train, **held_out}
+
+    def _select(self, train, val, test) -> tuple[Dataset, dict[str, Dataset]]:
+        """Applies ``classes`` and ``subset``; val and test are often one dataset, filtered once."""
+        if self._requested_classes is not None and not hasattr(self, "_total_classes"):
+            self._set_num_classes(self.num_classes)  # a subclass of ours that set num_classes itself
+        if self.class_filter is None and self.subset is None:
+            return train, {"val": val, "test": test}
+        relabel = None
+        candidates = torch.arange(len(train))
+        held_out = {"val": val, "test": test}
+        if self.class_filter is not None:
+            relabel = subsets.relabelling(self.class_filter, self._total_classes)
+            candidates = candidates[relabel[torch.as_tensor(train.labels, dtype=torch.int64)] >= 0]
+            kept = {key: d.select(torch.nonzero(relabel[torch.as_tensor(d.labels)] >= 0).reshape(-1), relabel)
+                    for key, d in {id(val): val, id(test): test}.items()}  # fmt: skip
+            held_out = {"val": kept[id(val)], "test": kept[id(test)]}
+        if self.subset is not None:
+            candidates = subsets.subset_indices(candidates, self.subset, self.subset_seed, type(self).__name__)
+        self.train_indices = candidates
+        return train.select(candidates, relabel), held_out
 
     def _loader_options(self) -> dict:
         return {
@@ -213,15 +280,18 @@ class _TorchvisionDataModule(ImageDataModule):
         image_size: Optional[int] = None,
         num_workers: int = 0,
         download: bool = False,
+        subset: Optional[float] = None,
+        subset_seed: int = 0,
+        classes: Optional[list[int]] = None,
     ):
-        super().__init__(batch_size=batch_size, num_workers=num_workers)
+        super().__init__(batch_size, num_workers, subset, subset_seed, classes)
         _optional_size("image_size", image_size, "image_size=32")
         self.data_dir = data_dir
         self.image_size = image_size
         self.download = download
         channels, height, width = self.native_shape
         self.image_shape = (channels, image_size, image_size) if image_size else (channels, height, width)
-        self.num_classes = 10
+        self._set_num_classes(10)
 
     def _dataset(self, train: bool):
         root = os.path.abspath(os.path.expanduser(self.data_dir))
@@ -285,6 +355,10 @@ class MNISTDataModule(_TorchvisionDataModule):
         image_size: resize to ``image_size`` x ``image_size`` once in ``setup``; None keeps 28.
         num_workers: DataLoader worker processes.
         download: download into ``data_dir`` in ``prepare_data`` (needs internet).
+        subset: train on a seeded part of the training split, a fraction in (0, 1) or a
+            count; see :class:`ImageDataModule`.
+        subset_seed: seed of the subset's draw.
+        classes: keep only these labels, renumbered 0..K-1 in this order.
     """
 
     dataset_class = torchvision.datasets.MNIST
@@ -303,6 +377,10 @@ class FashionMNISTDataModule(_TorchvisionDataModule):
         image_size: resize to ``image_size`` x ``image_size`` once in ``setup``; None keeps 28.
         num_workers: DataLoader worker processes.
         download: download into ``data_dir`` in ``prepare_data`` (needs internet).
+        subset: train on a seeded part of the training split, a fraction in (0, 1) or a
+            count; see :class:`ImageDataModule`.
+        subset_seed: seed of the subset's draw.
+        classes: keep only these labels, renumbered 0..K-1 in this order.
     """
 
     dataset_class = torchvision.datasets.FashionMNIST
@@ -321,6 +399,10 @@ class CIFAR10DataModule(_TorchvisionDataModule):
         image_size: resize to ``image_size`` x ``image_size`` once in ``setup``; None keeps 32.
         num_workers: DataLoader worker processes.
         download: download into ``data_dir`` in ``prepare_data`` (needs internet).
+        subset: train on a seeded part of the training split, a fraction in (0, 1) or a
+            count; see :class:`ImageDataModule`.
+        subset_seed: seed of the subset's draw.
+        classes: keep only these labels, renumbered 0..K-1 in this order.
     """
 
     dataset_class = torchvision.datasets.CIFAR10
@@ -361,6 +443,10 @@ class ImageFolderDataModule(ImageDataModule):
         val_fraction: fraction of the images held out, in [0, 1).
         seed: seed of the held-out draw.
         num_workers: DataLoader worker processes.
+        subset: train on a seeded part of the training split, a fraction in (0, 1) or a
+            count; see :class:`ImageDataModule`.
+        subset_seed: seed of the subset's draw.
+        classes: keep only these labels, renumbered 0..K-1 in this order (a subfolder's label is its index in sorted order).
     """
 
     def __init__(
@@ -373,8 +459,11 @@ class ImageFolderDataModule(ImageDataModule):
         val_fraction: float = 0.01,
         seed: int = 0,
         num_workers: int = 0,
+        subset: Optional[float] = None,
+        subset_seed: int = 0,
+        classes: Optional[list[int]] = None,
     ):
-        super().__init__(batch_size=batch_size, num_workers=num_workers)
+        super().__init__(batch_size, num_workers, subset, subset_seed, classes)
         check_positive_int("image_size", image_size, "image_size=64")
         _optional_size("crop_size", crop_size, "crop_size=108")
         _fraction("val_fraction", val_fraction, "val_fraction=0.01")
@@ -390,7 +479,9 @@ class ImageFolderDataModule(ImageDataModule):
         root = Path(data_dir).expanduser()
         self.files = _scan_images(root)
         self.classes, self.labels = self._classes(root, self.files)
-        self.num_classes = len(self.classes)
+        self._set_num_classes(len(self.classes))
+        if self.class_filter is not None:  # the kept subfolders, in their new label order
+            self.classes = [self.classes[c] for c in self.class_filter]
 
     @staticmethod
     def _classes(root: Path, files: list[Path]) -> tuple[list[str], list[int]]:
@@ -438,6 +529,12 @@ class DigitsDataModule(ImageDataModule):
         val_fraction: fraction of the images held out, in [0, 1).
         seed: seed of the held-out draw.
         num_workers: DataLoader worker processes.
+        subset: train on a seeded part of the training split, a fraction in (0, 1) or a
+            count; see :class:`ImageDataModule`.
+        subset_seed: seed of the subset's draw.
+        classes: keep only these labels, renumbered 0..K-1 in this order.
+            :meth:`evaluate`'s classifier is fitted on every training digit whatever
+            ``subset`` and ``classes`` keep, so its metrics stay comparable.
     """
 
     def __init__(
@@ -447,8 +544,11 @@ class DigitsDataModule(ImageDataModule):
         val_fraction: float = 0.1,
         seed: int = 0,
         num_workers: int = 0,
+        subset: Optional[float] = None,
+        subset_seed: int = 0,
+        classes: Optional[list[int]] = None,
     ):
-        super().__init__(batch_size=batch_size, num_workers=num_workers)
+        super().__init__(batch_size, num_workers, subset, subset_seed, classes)
         _optional_size("image_size", image_size, "image_size=16")
         _fraction("val_fraction", val_fraction, "val_fraction=0.1")
         self.image_size = image_size
@@ -456,7 +556,7 @@ class DigitsDataModule(ImageDataModule):
         self.seed = seed
         side = image_size or 8
         self.image_shape = (1, side, side)
-        self.num_classes = 10
+        self._set_num_classes(10)
 
     #: generated samples :meth:`evaluate` sees at each validation.
     num_eval_samples: int = 1000
@@ -488,13 +588,12 @@ class DigitsDataModule(ImageDataModule):
             from threadpoolctl import threadpool_limits
 
             self.setup("fit")
-            train = self.splits["train"]
-            # the original 8x8 pixels in [0, 1]; resized and back would blur them a little
+            # the original 8x8 pixels in [0, 1] of every training digit (whatever subset and classes keep)
             self._mlp = MLPClassifier((128,), max_iter=500, random_state=0)
             # One BLAS thread: 500 Adam epochs amplify the rounding of a multi-threaded matmul, and the
             # fitted classifier (so every metric) would depend on the machine's thread count.
             with threadpool_limits(limits=1):
-                self._mlp.fit(self._pixels_8x8[self._train_index].numpy(), train.labels.numpy())
+                self._mlp.fit(self._pixels_8x8[self._train_index].numpy(), self._train_labels.numpy())
         return self._mlp
 
     def setup(self, stage: Optional[str] = None) -> None:
@@ -509,6 +608,6 @@ class DigitsDataModule(ImageDataModule):
             images = _resize(images, self.image_size).clamp(0, 1)
         images, labels = images * 2 - 1, torch.as_tensor(digits.target, dtype=torch.int64)
         train, val = _split(len(labels), self.val_fraction, self.seed)
-        self._train_index = train
+        self._train_index, self._train_labels = train, labels[train]
         held_out = _LabelledImages(images[val], labels[val])
         self._set_splits(_LabelledImages(images[train], labels[train]), held_out, held_out)

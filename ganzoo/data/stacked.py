@@ -50,6 +50,10 @@ class StackedMNISTDataModule(ImageDataModule):
         seed: seed of the draws: the same seed gives the same images.
         num_workers: DataLoader worker processes.
         download: download MNIST into ``data_dir`` in ``prepare_data`` (needs internet).
+        subset: draw the training triples from part of MNIST's training digits only: a
+            fraction in (0, 1) or a count (see :class:`~ganzoo.ImageDataModule`); val and
+            test draw from the whole test split.
+        subset_seed: seed of that part's draw.
     """
 
     def __init__(
@@ -62,11 +66,15 @@ class StackedMNISTDataModule(ImageDataModule):
         seed: int = 0,
         num_workers: int = 0,
         download: bool = False,
+        subset: Optional[float] = None,
+        subset_seed: int = 0,
     ):
         super().__init__(batch_size=batch_size, num_workers=num_workers)
         check_positive_int("num_train", num_train, "num_train=60000")
         check_positive_int("num_val", num_val, "num_val=10000")
-        self.mnist = MNISTDataModule(data_dir=data_dir, batch_size=batch_size, image_size=image_size, download=download)
+        # the pool of single digits; a batch of 1 so a small subset of digits still makes many triples
+        self.mnist = MNISTDataModule(data_dir=data_dir, batch_size=1, image_size=image_size, download=download,
+                                     subset=subset, subset_seed=subset_seed)
         self.num_train = num_train
         self.num_val = num_val
         self.seed = seed
@@ -80,7 +88,8 @@ class StackedMNISTDataModule(ImageDataModule):
     def setup(self, stage: Optional[str] = None) -> None:
         if self.splits:
             return
-        train, test = self.mnist._tensors(train=True), self.mnist._tensors(train=False)
+        self.mnist.setup()
+        train, test = self.mnist.splits["train"], self.mnist.splits["val"]
         # distinct seeds: val must not repeat the training triples' draw pattern
         held_out = stack_digits(test.images, test.labels, self.num_val, self.seed + 1)
         self._set_splits(stack_digits(train.images, train.labels, self.num_train, self.seed), held_out, held_out)

@@ -260,3 +260,34 @@ def renamed_argument(old: str, old_value: Any, new: str, new_value: Any) -> Any:
 
         rank_zero_deprecation(f"the argument {old} is now {new}; {old} still works but will be removed, write {new}={list(old_value)}")
     return old_value
+
+
+#: every BatchNorm class of torch (named, not through torch's private base class).
+_BATCH_NORMS = (
+    nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm,
+    nn.LazyBatchNorm1d, nn.LazyBatchNorm2d, nn.LazyBatchNorm3d,
+)
+
+
+def warn_batch_norm_under_input_gradients(module: Any) -> None:
+    """Warns once when a penalty that differentiates D's input meets a D holding BatchNorm.
+
+    BatchNorm in training mode normalises each sample by its batch's statistics, so D's
+    gradient with respect to one sample depends on the others, and a per-sample gradient
+    penalty (WGAN-GP's, R1, R2, any regulariser with ``differentiates_inputs``) penalises
+    the wrong quantity. ``module`` is a GANModule with its D, ``gp_weight`` and ``regularisers``.
+    """
+    penalties = (["the WGAN-GP gradient penalty"] if module.gp_weight else []) + [
+        f"the {type(r).__name__} penalty" for r in module.regularisers if r.differentiates_inputs
+    ]
+    norms = [name or type(m).__name__ for name, m in module.discriminator.named_modules() if isinstance(m, _BATCH_NORMS)]
+    if not penalties or not norms:
+        return
+    from lightning.pytorch.utilities import rank_zero_warn
+
+    rank_zero_warn(
+        f"{type(module).__name__}'s discriminator holds BatchNorm (discriminator.{norms[0]}) and {' and '.join(penalties)} "
+        "differentiates D's input: BatchNorm mixes the samples of a batch, so D's gradient for one sample depends on "
+        "the others and the per-sample penalty is wrong; use a discriminator without BatchNorm (layer or spectral "
+        "norm; in DCGAN, use d_norm: layer)"
+    )

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
 from ganzoo.modules.gan import GANModule
@@ -56,11 +55,6 @@ class DCGAN(GANModule):
         # A checkpoint records the one name, so reloading it warns about nothing.
         self.hparams["data_shape"] = self.data_shape
         self.hparams.pop("image_shape", None)
-        if d_norm == "batch" and self.gp_weight > 0 and kwargs.get("discriminator") is None:
-            rank_zero_warn(
-                "DCGAN with d_norm='batch' and a gradient penalty: BatchNorm mixes the samples of a batch, so D's "
-                "gradient for one sample depends on the others and the per-sample penalty is wrong; use d_norm: layer"
-            )
 
     def build_generator(self) -> nn.Module:
         hp = self.hparams

@@ -197,6 +197,7 @@ class GANModule(Sampling, LightningModule):
             self.discriminator = discriminator if discriminator is not None else self.build_discriminator()
         #: D's regularisers, called by the default :meth:`discriminator_penalty`.
         self.regularisers = check_regularisers(regularisers)
+        checks.warn_batch_norm_under_input_gradients(self)
         #: the transform of what D sees in training, applied by the default :meth:`augment`, or ``None``.
         self.augmentation = augmentation
         #: G's moving average (``ema_decay``; see :class:`~ganzoo.modules.ema.ModelEma`), or ``None``.

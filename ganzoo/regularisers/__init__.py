@@ -1,4 +1,6 @@
 """Regularisers of D, switched on by a list in the model's arguments (``regularisers: [...]``)."""
 from ganzoo.regularisers.base import Regulariser
+from ganzoo.regularisers.gradient import R1, R2
+from ganzoo.regularisers.lecam import LeCam
 
-__all__ = ["Regulariser"]
+__all__ = ["LeCam", "R1", "R2", "Regulariser"]
