@@ -40,13 +40,13 @@ def adjust_brightness(x: Tensor, shift: Tensor) -> Tensor:
 def adjust_saturation(x: Tensor, factor: Tensor) -> Tensor:
     """Scales each pixel's deviation from its mean over channels by ``factor[i]`` (a no-op on 1 channel)."""
     mean = x.mean(dim=1, keepdim=True)
-    return (x - mean) * _per_sample(factor, x) + mean
+    return x + (x - mean) * (_per_sample(factor, x) - 1)  # (x - mean) * factor + mean, exactly x for factor 1
 
 
 def adjust_contrast(x: Tensor, factor: Tensor) -> Tensor:
     """Scales image i's deviation from its mean (over channels and pixels) by ``factor[i]``."""
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * _per_sample(factor, x) + mean
+    return x + (x - mean) * (_per_sample(factor, x) - 1)
 
 
 def translate(x: Tensor, down: Tensor, right: Tensor) -> Tensor:
