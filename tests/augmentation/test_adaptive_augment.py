@@ -54,12 +54,13 @@ def test_p_and_the_statistics_are_restored_from_a_checkpoint(tmp_path):
         ada = AdaptiveAugment(interval=1, speed_img=64, initial_p=0.5)
         return DCGAN(data_shape=(1, 8, 8), latent_dim=8, g_width=4, d_width=4, d_norm="none", augmentation=ada)
 
+    torch.manual_seed(0)  # a run whose p ends away from where it started
     trained = model()
     trainer = Trainer(accelerator="cpu", max_steps=10, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                       enable_model_summary=False, log_every_n_steps=1, limit_val_batches=0, default_root_dir=tmp_path)
     trainer.fit(trained, DigitsDataModule(batch_size=16))
     p = float(trained.augmentation.probability())
-    assert p != 0.5 and float(trainer.callback_metrics["train/augment_p"]) == pytest.approx(p)
+    assert p != 0.5 and (p / 0.25).is_integer() and float(trainer.callback_metrics["train/augment_p"]) == pytest.approx(p)
     assert "train/augment_rt" in trainer.callback_metrics
     trainer.save_checkpoint(tmp_path / "ada.ckpt")
     restored = model()

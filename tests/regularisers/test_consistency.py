@@ -67,7 +67,11 @@ def test_bcr_on_images_in_a_training_step():
     assert float(trainer.callback_metrics["train/d_bcr"]) > 0
 
 
-def test_bcr_with_a_vanilla_gan_needs_a_transform_for_vectors():
-    model = VanillaGAN(data_shape=(2,), latent_dim=2, regularisers=[BalancedConsistency(transform=Shift(0.1))])
+def test_bcr_on_vectors_takes_a_transform_of_vectors_and_the_default_says_it_needs_images():
     real, fake = torch.randn(4, 2), torch.randn(4, 2)
-    assert float(model.discriminator_penalty(real, fake, None, model.discriminator_objective(real, fake))) >= 0
+    model = VanillaGAN(data_shape=(2,), latent_dim=2, regularisers=[BalancedConsistency(transform=Shift(0.1))])
+    value = model.discriminator_penalty(real, fake, None, model.discriminator_objective(real, fake))
+    assert float(value.detach()) > 0 and value.requires_grad
+    model = VanillaGAN(data_shape=(2,), latent_dim=2, regularisers=[BalancedConsistency()])
+    with pytest.raises(ConfigError, match=r"DiffAugment augments images \(N, C, H, W\), got samples of shape \(4, 2\)"):
+        model.discriminator_penalty(real, fake, None, model.discriminator_objective(real, fake))
