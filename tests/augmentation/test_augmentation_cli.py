@@ -60,3 +60,17 @@ def test_a_recipe_switches_the_components_on_with_one_entry_each(augmentation, c
         assert int(model.augmentation.level) % 16 == 0 and "train/augment_rt" in metrics
     else:
         assert model.augmentation.ops == ["brightness", "saturation", "contrast", "translation", "cutout"]
+
+
+def test_a_batch_size_the_pack_does_not_divide_is_one_line_through_the_cli(tmp_path, capsys):
+    from ganzoo.cli import main
+
+    config = tmp_path / "recipe.yaml"
+    config.write_text(textwrap.dedent(RECIPE).format(augmentation="null"))
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--config", str(config), f"--trainer.default_root_dir={tmp_path}", "--data.init_args.batch_size=7"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "ganzoo: error: d_pack=2 makes D judge packs of 2 samples, but a batch holds 7 samples; use a batch_size "
+        "divisible by 2 (training batches are full: drop_last) or d_pack=1"
+    )
