@@ -35,7 +35,8 @@ class AdaptiveAugment(DiffAugment):
 
     where ``images`` is the number of real images of those updates over all processes (batch
     times ``interval``), so p can go from 0 to 1 in ``speed_img`` images (500k in the paper).
-    The statistics are summed over DDP processes, so every process gets the same p. p is kept
+    The statistics are summed over DDP processes at every D update (three numbers), so every
+    process holds the same ones and gets the same p. p is kept
     as a whole number of images (``p * speed_img``, a buffer with the accumulators) so that
     checkpoints restore it exactly and no precision setting rounds it. Logged: ``augment_p``
     and ``augment_rt``.
@@ -75,7 +76,7 @@ class AdaptiveAugment(DiffAugment):
 
     def probability(self) -> Tensor:
         """p now, a 0-d tensor on the module's device (read without a device sync)."""
-        return self.level.double() / self.speed_img
+        return self.level.float() / self.speed_img  # float32, not float64: MPS has none
 
     def observe(self, gan: "GANModule", d_step: "DiscriminatorStep") -> None:
         """Adds D's scores on this update's real samples to the statistics; adjusts p every ``interval`` D updates."""
@@ -83,15 +84,17 @@ class AdaptiveAugment(DiffAugment):
         threshold = gan.loss_fn.threshold or 0.0
         signs = torch.sign(scores.float() - threshold).sum().long()
         images = scores.numel() * samples_per_score(gan.discriminator)
-        self.accumulated += torch.stack([signs, torch.tensor(scores.numel()), torch.tensor(images)]).to(self.accumulated)
+        step = torch.stack([signs, torch.tensor(scores.numel()), torch.tensor(images)]).to(self.accumulated)
+        # summed at every step, so every process holds the same statistics and rank 0's checkpoint has them all
+        self.accumulated += sum_over_processes(step)
         if gan.d_steps % self.interval == 0:
             self.adjust()
 
     def adjust(self) -> None:
         """p moved by ``sign(r_t - target) * images / speed_img`` from the statistics gathered since the
-        last adjustment (summed over processes), clipped to [0, 1]; the statistics restart."""
-        signs, scores, images = sum_over_processes(self.accumulated).unbind()
-        rt = signs.double() / scores.clamp(min=1)
+        last adjustment (over all processes), clipped to [0, 1]; the statistics restart."""
+        signs, scores, images = self.accumulated.unbind()
+        rt = signs.float() / scores.clamp(min=1)
         self.level.copy_((self.level + torch.sign(rt - self.target).long() * images).clamp(0, self.speed_img))
         self.last_rt.copy_(rt)
         self.accumulated.zero_()

@@ -67,3 +67,33 @@ def test_p_and_the_statistics_are_restored_from_a_checkpoint(tmp_path):
     restored.load_state_dict(torch.load(tmp_path / "ada.ckpt", weights_only=True)["state_dict"])
     assert float(restored.augmentation.probability()) == p
     assert torch.equal(restored.augmentation.last_rt, trained.augmentation.last_rt)
+
+
+def _process(rank, port, queue):
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        ada, gan = AdaptiveAugment(interval=2, speed_img=1000, initial_p=0.5), _gan()
+        # rank 0 sees r_t = 1 alone, rank 1 sees -0.5: over both, (16 - 8) / 32 = 0.25 < 0.6, so p falls
+        logits = [1.0] * 8 if rank == 0 else [1.0] * 2 + [-1.0] * 6
+        _observe(ada, gan, logits)
+        _observe(ada, gan, logits)
+        queue.put((rank, (float(ada.probability()), float(ada.last_rt), ada.accumulated.tolist())))
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_rt_is_summed_over_ddp_processes_and_every_process_gets_the_same_p():
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    queue = mp.get_context("fork").SimpleQueue()
+    mp.start_processes(_process, args=(port, queue), nprocs=2, start_method="fork")  # fork: no second import of torch
+    results = dict(queue.get() for _ in range(2))
+    assert results[0] == results[1]
+    p, rt, accumulated = results[0]
+    assert rt == pytest.approx(0.25) and p == pytest.approx(0.5 - 32 / 1000) and accumulated == [0, 0, 0]
