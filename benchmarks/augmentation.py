@@ -3,7 +3,9 @@
 Trains ``ganzoo.DCGAN`` (28 px, one channel, the recipe's widths) on random images in
 [-1, 1] held in memory (no data loading in the timings) through Lightning's Trainer,
 once per option and repeat, interleaved, and times each training batch (one D and one G
-update) after a few warm-up batches. Prints a Markdown table: the median time per step
+update) in CPU time of the process after a few warm-up batches (with one torch thread, the
+time of the step's work; on a shared machine wall-clock times mostly measure the other
+jobs). Prints a Markdown table: the median time per step
 of each option (median over the batches of a run, then over the runs) and its ratio to
 no option.
 
@@ -34,17 +36,20 @@ OPTIONS = {
 
 
 class StepTimer(Callback):
-    """Seconds of each training batch after the first ``warmup`` ones."""
+    """CPU seconds of this process for each training batch after the first ``warmup`` ones.
+
+    Process time, not wall-clock time: other jobs on a shared machine barely move it.
+    """
 
     def __init__(self, warmup: int):
         self.warmup, self.times, self._start = warmup, [], None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self._start = time.perf_counter()
+        self._start = time.process_time()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if batch_idx >= self.warmup:
-            self.times.append(time.perf_counter() - self._start)
+            self.times.append(time.process_time() - self._start)
 
 
 def build(option: str, width: int):
@@ -89,9 +94,9 @@ def main() -> None:
         for option in options:
             runs[option].append(time_run(option, args))
     print(machine(args.threads))
-    print(f"DCGAN 28 px, widths {args.width}, batch {args.batch_size}: ms per training batch (one D and one G update), "
+    print(f"DCGAN 28 px, widths {args.width}, batch {args.batch_size}: CPU ms per training batch (one D and one G update), "
           f"median of {args.steps} batches, median of {args.repeats} runs\n")
-    print("| option | what | ms per step | vs none |")
+    print("| option | what | CPU ms per step | vs none |")
     print("|---|---|---|---|")
     base = statistics.median(runs["none"])
     for option in options:

@@ -246,7 +246,8 @@ class GANModule(Sampling, LightningModule):
         return self.generator(z)
 
     def discriminate(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
-        """D's raw scores for samples ``(N, *S)`` (with their labels ``(N,)`` when conditional), shape ``(N,)``."""
+        """D's raw scores for samples ``(N, *S)`` (with their labels ``(N,)`` when conditional), shape ``(N,)``,
+        or ``(N / m,)`` for a D that judges packs of m samples (PacGAN: ``pack``, VanillaGAN's and DCGAN's ``d_pack``)."""
         return self.discriminator(x).reshape(-1)
 
     def augment(self, x: Tensor) -> Tensor:
