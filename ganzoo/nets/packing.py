@@ -65,7 +65,8 @@ class MinibatchStd(nn.Module):
     def _group_std(x: Tensor, g: int) -> Tensor:
         """One value per sample of ``x`` ``(k * g, ...)``: its group's averaged standard deviation."""
         groups = x.float().reshape(-1, g, *x.shape[1:])
-        std = (groups.var(dim=1, unbiased=False) + 1e-8).sqrt()
+        centred = groups - groups.mean(dim=1, keepdim=True)  # not Tensor.var: 10x slower on CPU over this middle dim
+        std = (centred.square().mean(dim=1) + 1e-8).sqrt()
         return std.flatten(1).mean(1).repeat_interleave(g)
 
     def extra_repr(self) -> str:
