@@ -2,6 +2,7 @@
 
 The public API is what this module re-exports; nothing else is promised.
 """
+from ganzoo.augmentation import AdaptiveAugment, DiffAugment
 from ganzoo.callbacks import (
     DistributionMonitor,
     GANCheckpoint,
@@ -32,12 +33,14 @@ from ganzoo.modules import ACGAN, DCGAN, ConditionalGAN, DiscriminatorStep, GANM
 from ganzoo.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from ganzoo.priors import PRIORS
 from ganzoo.registry import create_gan, list_gans
-from ganzoo.regularisers import R1, R2, LeCam
+from ganzoo.regularisers import R1, R2, BalancedConsistency, LeCam
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACGAN",
+    "AdaptiveAugment",
+    "BalancedConsistency",
     "CIFAR10DataModule",
     "ConditionalGAN",
     "ConfigError",
@@ -45,6 +48,7 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
     "DigitsDataModule",
+    "DiffAugment",
     "DiscriminatorStep",
     "DistributionMonitor",
     "FashionMNISTDataModule",

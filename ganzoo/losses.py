@@ -85,25 +85,29 @@ def critic_input_gradients(critic: Callable[[Tensor], Tensor], x: Tensor, scale:
 
 
 def gradient_penalty(
-    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, scale: Union[float, Tensor] = 1.0
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, scale: Union[float, Tensor] = 1.0, pack: int = 1
 ) -> Tensor:
     """WGAN-GP penalty ``E[(||grad_x D(x_hat)||_2 - 1)^2]`` (Gulrajani et al. 2017).
 
-    ``x_hat`` lies on random straight lines between real and fake samples.
+    ``x_hat`` lies on random straight lines between real and fake samples. For a critic that
+    judges packs of ``pack`` samples with one score (PacGAN), a pack is one point of its input:
+    the pack's samples share one position on the line, and the norm is taken over the pack.
 
     Args:
         critic: maps samples of shape ``(N, *S)`` to outputs of shape ``(N,)``.
         real: real samples, shape ``(N, *S)``.
         fake: generated samples of the same shape (detached from G).
         scale: the grad scaler's scale under ``16-mixed``, else 1; see :func:`critic_input_gradients`.
+        pack: samples per score of the critic (its outputs are ``(N / pack,)``).
 
     Returns:
         The scalar penalty, differentiable in the critic's parameters.
     """
-    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    alpha = torch.rand((real.shape[0] // pack,) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    alpha = alpha.repeat_interleave(pack, dim=0)
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     grad = critic_input_gradients(critic, x_hat, scale)
-    return (grad.flatten(1).norm(2, dim=1) - 1.0).pow(2).mean()
+    return (grad.reshape(real.shape[0] // pack, -1).norm(2, dim=1) - 1.0).pow(2).mean()
 
 
 @dataclass(frozen=True)

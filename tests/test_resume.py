@@ -32,6 +32,16 @@ def conditional_run():
     return model, DigitsDataModule(batch_size=64, image_size=8)  # 19 batches per epoch
 
 
+def augmented_run():
+    """ADA's draws and its p, bCR's transform, packing and minibatch std: the components of docs/augmentation.md."""
+    from ganzoo import DCGAN, AdaptiveAugment, BalancedConsistency
+
+    ada = AdaptiveAugment(interval=1, speed_img=256, initial_p=0.5)
+    model = DCGAN(data_shape=[1, 8, 8], latent_dim=8, g_width=4, d_width=4, d_norm="none", d_pack=2,
+                  d_minibatch_std=2, augmentation=ada, regularisers=[BalancedConsistency()], ema_decay=0.9)
+    return model, DigitsDataModule(batch_size=32, image_size=8)
+
+
 def fit(make_run, tmp_path, g_steps, ckpt_path=None):
     seed_everything(0)
     model, data = make_run()
@@ -60,8 +70,9 @@ def state_of(model, trainer):
         (gaussian_run, 11, 5),  # stopped in the middle of the second epoch
         (gaussian_run, 11, 4),  # stopped at the end of the first epoch
         (conditional_run, 12, 7),  # labels, BatchNorm, a DCGAN G
+        (augmented_run, 8, 3),  # augmentation drawn per sample, an adaptive p, packs
     ],
-    ids=["mid-epoch", "epoch-end", "conditional"],
+    ids=["mid-epoch", "epoch-end", "conditional", "augmented"],
 )
 def test_a_resumed_run_ends_exactly_where_the_run_in_one_go_ends(make_run, total, stop, tmp_path):
     one_go = state_of(*fit(make_run, tmp_path / "one_go", total))

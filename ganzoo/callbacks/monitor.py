@@ -14,6 +14,7 @@ from ganzoo.animation import animate_frames, frames_of_run
 from ganzoo.errors import check_positive_int
 from ganzoo.loggers import log_image, log_video, run_dir
 from ganzoo.modules.gan import evaluating
+from ganzoo.nets.packing import samples_per_score
 from ganzoo.viz import plot_1d, plot_2d
 
 
@@ -189,9 +190,13 @@ def _critic(pl_module: LightningModule, data_shape):
     """D's output as a function of numpy points, and its axis label."""
     probabilistic = pl_module.loss_fn.probabilistic
     label = "D(x) = P(real)" if probabilistic else "D(x) (raw score)"
+    pack = samples_per_score(pl_module.discriminator)
+    if pack > 1:  # a packing D (PacGAN) scores m samples at once: show its score for m copies of x
+        label += f" of {pack} copies of x"
 
     def critic(points):
         x = torch.as_tensor(points, dtype=torch.float32, device=pl_module.device).reshape(-1, *data_shape)
+        x = x.repeat_interleave(pack, dim=0)
         with evaluating(pl_module.discriminator):
             return pl_module.loss_fn.score(pl_module.discriminate(x)).float().cpu().numpy()
 

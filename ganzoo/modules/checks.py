@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ganzoo.errors import ConfigError, check_number
 from ganzoo.modules.sampling import Labels, evaluating
+from ganzoo.nets.packing import samples_per_score
 
 #: the largest learning rate accepted. Adam moves every weight by up to about lr per step, so
 #: above 1e4 the first update alone throws weights of size ~0.1 out by 1e5 times their scale;
@@ -210,7 +211,7 @@ def check_networks_fit(module: Any, real: Tensor, source: str = "the data") -> N
 
     G and D run in eval mode on two codes; their modes are restored after.
     """
-    n = 2
+    n = 2 * samples_per_score(module.discriminator)  # two scores from a D that packs samples
     # At setup Lightning already reports the target device while the weights are still on the CPU.
     device = next(module.generator.parameters(), real).device
     labels = torch.arange(n, device=device) % module.num_classes if module.num_classes else None
@@ -234,11 +235,21 @@ def check_networks_fit(module: Any, real: Tensor, source: str = "the data") -> N
                 f"discriminator does not take samples of shape {_shape(fake)}, the shape of {source} "
                 f"({first_line(err)}); make the discriminator's input shape equal the data shape"
             ) from None
-        if scores.numel() != n:
+        if scores.numel() != 2:
             raise ConfigError(
                 f"discriminator output shape {tuple(scores.shape)} for {n} samples; it must return one "
-                "raw score per sample, shape (N,) or (N, 1)"
+                "raw score per sample, shape (N,) or (N, 1) (one per pack of m samples, (N / m,), for a D with pack=m)"
             )
+
+
+def check_packing(module: Any) -> None:
+    """One line when a conditional module gets a D that packs samples (PacGAN): it scores each sample with its label."""
+    pack = samples_per_score(module.discriminator)
+    if pack > 1 and module.num_classes:
+        raise ConfigError(
+            f"{type(module).__name__} is conditional: its D scores each sample with its own label, so it cannot "
+            f"judge packs of {pack} samples (its discriminator has pack={pack}); use a discriminator with pack=1"
+        )
 
 
 _WARNED: set = set()

@@ -32,6 +32,11 @@ class DCGAN(GANModule):
         d_width: channels of D's first layer (``ndf``).
         d_norm: D's normalisation: ``"batch"`` (the paper's), ``"layer"`` (per
             sample; use it with ``wgan_gp``), ``"spectral"`` or ``"none"``.
+        d_pack: images D judges at once (PacGAN, Lin et al. 2018): D scores packs of
+            ``d_pack`` images joined along channels, ``batch_size / d_pack`` scores per
+            batch; the batch size must be divisible by it. 1 judges each image alone.
+        d_minibatch_std: group size of a minibatch standard-deviation map appended to D's
+            last features (Karras et al. 2018; 4 in the paper); 0 for none.
         latent_dim: size of z; 100 as in the paper.
         image_shape: the former name of ``data_shape``; still accepted, with a
             deprecation warning.
@@ -45,6 +50,8 @@ class DCGAN(GANModule):
         g_width: int = 64,
         d_width: int = 64,
         d_norm: str = "batch",
+        d_pack: int = 1,
+        d_minibatch_std: int = 0,
         latent_dim: int = 100,
         image_shape: Optional[Sequence[int]] = None,
         **kwargs,
@@ -62,4 +69,6 @@ class DCGAN(GANModule):
 
     def build_discriminator(self) -> nn.Module:
         hp = self.hparams
-        return DCGANDiscriminator(self.data_shape, hp.d_width, hp.d_norm)
+        return DCGANDiscriminator(
+            self.data_shape, hp.d_width, hp.d_norm, pack=hp.get("d_pack", 1), minibatch_std=hp.get("d_minibatch_std", 0)
+        )

@@ -27,6 +27,7 @@ from ganzoo.modules.checks import Labels, check_checkpoint_fits, networks_that_f
 from ganzoo.modules.ema import ModelEma
 from ganzoo.modules.nonfinite import NONFINITE_POLICIES
 from ganzoo.modules.sampling import Sampling, evaluating
+from ganzoo.nets.packing import samples_per_score
 from ganzoo.priors import get_prior
 from ganzoo.regularisers.base import Regulariser, check_regularisers, penalties
 from ganzoo.resume import Position, random_states, set_random_states
@@ -58,8 +59,9 @@ class DiscriminatorStep(NamedTuple):
 
     Attributes:
         loss: D's loss to minimise (the gradient penalty is added apart).
-        real_logits: D's raw scores on the real samples, shape ``(N,)``.
-        fake_logits: D's raw scores on the generated samples, shape ``(N,)``.
+        real_logits: D's raw scores on the real samples, shape ``(N,)`` (``(N / m,)`` for a D
+            that packs m samples into one score, PacGAN).
+        fake_logits: D's raw scores on the generated samples, same shape.
         terms: further detached scalars to log as ``<stage>/d_<name>`` (say AC-GAN's class loss).
     """
 
@@ -195,6 +197,7 @@ class GANModule(Sampling, LightningModule):
         with networks_that_fit_in_memory(dict(self.hparams)):
             self.generator = generator if generator is not None else self.build_generator()
             self.discriminator = discriminator if discriminator is not None else self.build_discriminator()
+        checks.check_packing(self)
         #: D's regularisers, called by the default :meth:`discriminator_penalty`.
         self.regularisers = check_regularisers(regularisers)
         checks.warn_batch_norm_under_input_gradients(self)
@@ -244,7 +247,8 @@ class GANModule(Sampling, LightningModule):
         return self.generator(z)
 
     def discriminate(self, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
-        """D's raw scores for samples ``(N, *S)`` (with their labels ``(N,)`` when conditional), shape ``(N,)``."""
+        """D's raw scores for samples ``(N, *S)`` (with their labels ``(N,)`` when conditional), shape ``(N,)``,
+        or ``(N / m,)`` for a D that judges packs of m samples (PacGAN: ``pack``, VanillaGAN's and DCGAN's ``d_pack``)."""
         return self.discriminator(x).reshape(-1)
 
     def augment(self, x: Tensor) -> Tensor:
@@ -300,7 +304,7 @@ class GANModule(Sampling, LightningModule):
         self._penalty_logs = _prefixed("train/d_", terms)  # with train/d_penalty, their sum
         if self.gp_weight:
             terms["gradient_penalty"] = self.gp_weight * gradient_penalty(
-                lambda x: self.discriminate(x, labels), real, fake, self.gradient_scale()
+                lambda x: self.discriminate(x, labels), real, fake, self.gradient_scale(), samples_per_score(self.discriminator)
             )
         return sum(terms.values()) if terms else None
 
@@ -460,6 +464,11 @@ class GANModule(Sampling, LightningModule):
     def _evaluation_step(self, batch: Any, stage: str) -> None:
         real, labels = self.real_samples(batch), self.batch_labels(batch)
         self._check_shapes(real)
+        pack = samples_per_score(self.discriminator)
+        if real.shape[0] % pack:  # a last, smaller batch: D judges its whole packs (packing is unconditional)
+            real = real[: real.shape[0] - real.shape[0] % pack]
+            if not real.shape[0]:
+                return
         fake = self(self.sample_prior(real.shape[0]), labels)
         d_step = self.discriminator_objective(real, fake, labels)
         g_loss, g_terms = self._generator_objective(fake, labels, real)

@@ -25,6 +25,11 @@ class VanillaGAN(GANModule):
         g_batch_norm: BatchNorm1d in G's hidden layers.
         d_dropout: dropout in D's hidden layers.
         d_norm: ``"none"``, or ``"spectral"`` for spectral norm on D's linear layers.
+        d_pack: samples D judges at once (PacGAN, Lin et al. 2018): D scores packs of
+            ``d_pack`` samples joined along features, ``batch_size / d_pack`` scores per
+            batch; the batch size must be divisible by it. 1 judges each sample alone.
+        d_minibatch_std: group size of a minibatch standard-deviation feature appended to
+            D's last hidden layer (Karras et al. 2018; 4 in the paper); 0 for none.
         **kwargs: everything else of :class:`~ganzoo.GANModule` (latent_dim,
             prior, loss, n_critic, optimizers, ...).
     """
@@ -40,6 +45,8 @@ class VanillaGAN(GANModule):
         g_batch_norm: bool = False,
         d_dropout: float = 0.0,
         d_norm: str = "none",
+        d_pack: int = 1,
+        d_minibatch_std: int = 0,
         **kwargs,
     ):
         check_number("d_dropout", d_dropout, "d_dropout=0.3", low=0, high=1, high_open=True)
@@ -53,4 +60,7 @@ class VanillaGAN(GANModule):
 
     def build_discriminator(self) -> nn.Module:
         hp = self.hparams
-        return MLPDiscriminator(hp.data_shape, hp.d_hidden_dims, hp.d_activation, hp.d_dropout, hp.get("d_norm", "none"))
+        return MLPDiscriminator(
+            hp.data_shape, hp.d_hidden_dims, hp.d_activation, hp.d_dropout, hp.get("d_norm", "none"),
+            pack=hp.get("d_pack", 1), minibatch_std=hp.get("d_minibatch_std", 0),
+        )

@@ -13,7 +13,8 @@ from typing import Callable, Optional, Sequence
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganzoo.errors import ConfigError, check_positive_int, choose_from
+from ganzoo.errors import ConfigError, check_nonnegative_int, check_positive_int, choose_from
+from ganzoo.nets.packing import MinibatchStd, pack_samples
 
 #: square image sides the DCGAN networks can produce and score.
 SUPPORTED_SIZES = (8, 16, 28, 32, 64, 128)
@@ -118,16 +119,27 @@ class DCGANDiscriminator(nn.Module):
             ``"layer"`` (GroupNorm with one group: per-sample, for WGAN-GP),
             ``"spectral"`` (spectral norm on every conv and on the head, and no
             other normalisation; Miyato et al. 2018) or ``"none"``.
+        pack: images judged together (PacGAN, Lin et al. 2018): ``m`` consecutive images are
+            joined along channels into one ``m * C``-channel input, and D gives one score per
+            pack, ``N / m`` scores; 1 judges each image alone.
+        minibatch_std: group size of a minibatch standard-deviation map (Karras et al. 2018)
+            appended to the last ``base x base`` features, before the head (so ``feature_dim``
+            has ``base * base`` more); 0 for none.
     """
 
-    def __init__(self, image_shape: Sequence[int], width: int = 64, norm: str = "batch"):
+    def __init__(
+        self, image_shape: Sequence[int], width: int = 64, norm: str = "batch", pack: int = 1, minibatch_std: int = 0
+    ):
         super().__init__()
+        #: images judged by one score (PacGAN's m).
+        self.pack = check_positive_int("discriminator pack (d_pack)", pack, "d_pack=2")
+        check_nonnegative_int("discriminator minibatch std group (d_minibatch_std)", minibatch_std, "d_minibatch_std=4")
         if not isinstance(norm, str) or norm not in NORMS:
             raise choose_from("norm", norm, NORMS)
         check_positive_int("DCGAN discriminator width (d_width)", width, "d_width=64")
         in_channels, base, k = _layout(image_shape)
         make_norm = NORMS[norm]
-        blocks = [nn.Sequential(nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2))]
+        blocks = [nn.Sequential(nn.Conv2d(pack * in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2))]
         channels = width
         for _ in range(k - 1):
             # A conv followed by a normalisation needs no bias: the norm's own shift replaces it.
@@ -136,6 +148,9 @@ class DCGANDiscriminator(nn.Module):
                 layers.append(make_norm(channels * 2))
             blocks.append(nn.Sequential(*layers, nn.LeakyReLU(0.2)))
             channels *= 2
+        if minibatch_std:
+            blocks.append(MinibatchStd(minibatch_std))
+            channels += 1
         #: size of a sample's flattened features, ``channels * base * base``.
         self.feature_dim = channels * base * base
         self.features = nn.Sequential(*blocks, nn.Flatten())
@@ -147,5 +162,5 @@ class DCGANDiscriminator(nn.Module):
                     spectral_norm(layer)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Images of shape ``(N, C, S, S)`` -> raw scores of shape ``(N,)``."""
-        return self.head(self.features(x)).squeeze(1)
+        """Images of shape ``(N, C, S, S)`` -> raw scores of shape ``(N / pack,)``."""
+        return self.head(self.features(pack_samples(x, self.pack))).squeeze(1)

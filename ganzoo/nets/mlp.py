@@ -10,7 +10,8 @@ from typing import Optional, Sequence
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganzoo.errors import ConfigError, check_number, choose_from
+from ganzoo.errors import ConfigError, check_nonnegative_int, check_number, check_positive_int, choose_from
+from ganzoo.nets.packing import MinibatchStd, pack_samples
 
 ACTIVATIONS = {
     "relu": lambda: nn.ReLU(),
@@ -96,6 +97,11 @@ class MLPDiscriminator(nn.Module):
         dropout: dropout probability after each hidden layer (Goodfellow et al. used it in D).
         norm: ``"none"``, or ``"spectral"`` for spectral norm on every linear layer
             (Miyato et al. 2018).
+        pack: samples judged together (PacGAN, Lin et al. 2018): ``m`` consecutive samples
+            are joined into one input of ``m`` times the size, and D gives one score per
+            pack, ``N / m`` scores; 1 judges each sample alone.
+        minibatch_std: group size of a minibatch standard-deviation feature (Karras et al.
+            2018) appended to the last hidden layer (so ``feature_dim`` is one more); 0 for none.
     """
 
     def __init__(
@@ -105,19 +111,27 @@ class MLPDiscriminator(nn.Module):
         hidden_activation: str = "leaky_relu",
         dropout: float = 0.0,
         norm: str = "none",
+        pack: int = 1,
+        minibatch_std: int = 0,
     ):
         super().__init__()
+        #: samples judged by one score (PacGAN's m).
+        self.pack = check_positive_int("discriminator pack (d_pack)", pack, "d_pack=2")
+        check_nonnegative_int("discriminator minibatch std group (d_minibatch_std)", minibatch_std, "d_minibatch_std=4")
         if norm not in MLP_NORMS:
             raise choose_from("MLP discriminator norm", norm, MLP_NORMS)
         check_number("MLP discriminator dropout", dropout, "dropout=0.3", low=0, high=1, high_open=True)
         layers: list[nn.Module] = [nn.Flatten()]
-        width = math.prod(tuple(in_shape))
+        width = pack * math.prod(tuple(in_shape))
         for hidden in _check_widths(hidden_dims):
             layers += [nn.Linear(width, hidden), activation(hidden_activation)]
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = hidden
-        #: size of a sample's features, the last hidden width.
+        if minibatch_std:
+            layers.append(MinibatchStd(minibatch_std))
+            width += 1
+        #: size of a sample's features, the last hidden width (plus one with ``minibatch_std``).
         self.feature_dim = width
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(width, 1)
@@ -127,5 +141,5 @@ class MLPDiscriminator(nn.Module):
                     spectral_norm(layer)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Samples of shape ``(N, *in_shape)`` -> raw scores of shape ``(N,)``."""
-        return self.head(self.features(x)).squeeze(1)
+        """Samples of shape ``(N, *in_shape)`` -> raw scores of shape ``(N / pack,)``."""
+        return self.head(self.features(pack_samples(x, self.pack))).squeeze(1)
