@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ganzoo.errors import check_number, check_positive_int
 from ganzoo.losses import critic_input_gradients
+from ganzoo.nets.packing import samples_per_score
 from ganzoo.regularisers.base import Regulariser
 
 if TYPE_CHECKING:
@@ -20,15 +21,17 @@ if TYPE_CHECKING:
 
 
 def squared_gradient_norm(gan: "GANModule", x: Tensor, labels: Optional[Tensor]) -> Tensor:
-    """``E ||grad_x D(x)||^2`` over samples ``x`` ``(N, *S)`` of any shape, a float32 scalar.
+    """``E ||grad_x D(x)||^2`` over D's inputs, for samples ``x`` ``(N, *S)`` of any shape, a float32 scalar.
 
+    A D that judges packs of m samples with one score (PacGAN, ``d_pack``) has a pack as its
+    input: the norm is taken over each pack's m samples, the mean over the N / m packs.
     Differentiable in D's parameters only: ``x`` is detached first, so nothing flows back
     to G or to the data. Under ``16-mixed`` the gradient is taken at the grad scaler's
     scale and divided by it in float32 (:func:`~ganzoo.losses.critic_input_gradients`).
     """
     x = x.detach().requires_grad_(True)
     grad = critic_input_gradients(lambda inputs: gan.discriminate(inputs, labels), x, gan.gradient_scale())
-    return grad.flatten(1).pow(2).sum(1).mean()
+    return grad.reshape(x.shape[0] // samples_per_score(gan.discriminator), -1).pow(2).sum(1).mean()
 
 
 class _InputGradientPenalty(Regulariser):

@@ -60,6 +60,19 @@ def test_a_linear_d_has_the_squared_norm_of_its_weights():
     assert float(value(R1(gamma=10.0), model, real, real + 1)) == pytest.approx(5 * float(w.pow(2).sum()), rel=1e-6)
 
 
+def test_a_packing_d_is_differentiated_per_pack():
+    """D judges pairs: its input is the pair (2 x 5 values), so E ||grad||^2 over pairs is ||w||^2 of all 10 weights."""
+    from ganzoo.nets import MLPDiscriminator
+
+    torch.manual_seed(0)
+    discriminator = MLPDiscriminator((5,), hidden_dims=[], pack=2)
+    model = GANModule(generator=nn.Linear(2, 5), discriminator=discriminator, latent_dim=2)
+    w = torch.cat([p.detach().flatten() for name, p in discriminator.named_parameters() if "weight" in name])
+    assert w.numel() == 10
+    real = torch.randn(6, 5)
+    assert float(value(R1(gamma=2.0), model, real, real + 1)) == pytest.approx(float(w.pow(2).sum()), rel=1e-5)
+
+
 def test_a_conditional_d_is_differentiated_for_each_samples_label():
     model = ClassLinear(generator=nn.Linear(2, 4), discriminator=nn.Linear(4, 3, bias=False), latent_dim=2)
     real, labels = torch.randn(6, 4), torch.tensor([0, 1, 2, 2, 2, 1])
