@@ -20,6 +20,7 @@ BAD_ARGUMENT = {
     "generate": (["model.ckpt", "--num_samples", "0"], "--num_samples must be an integer >= 1, got '0'"),
     "evaluate": (["model.ckpt", "--num_fake", "x"], "--num_fake must be an integer >= 1, got 'x'"),
     "train-classifier": (["--data", "digits", "--out", "c.pt", "--epochs", "-1"], "--epochs must be an integer >= 1"),
+    "animate": (["runs/x", "--fps", "0"], "--fps must be a finite number > 0, got '0'"),
 }
 
 

@@ -157,9 +157,9 @@ def test_16_mixed_with_the_gradient_penalty_trains_under_a_grad_scaler(monkeypat
     scales = []
     penalty = gan_module.gradient_penalty
 
-    def recording_penalty(critic, real, fake, scale=1.0):
+    def recording_penalty(critic, real, fake, scale=1.0, pack=1):
         scales.append(float(scale))
-        return penalty(critic, real, fake, scale)
+        return penalty(critic, real, fake, scale, pack)
 
     monkeypatch.setattr(gan_module, "gradient_penalty", recording_penalty)
     pl.seed_everything(0)
