@@ -33,6 +33,8 @@ def test_table_gives_mean_and_standard_error_per_recipe_beside_the_published_row
     published = rows[-4:]
     assert [row.split("|")[1].strip() for row in published] == ["DCGAN", "Unrolled GAN", "VEEGAN", "PacDCGAN2"]
     assert "| 99.0 | 3.40 |" in published[0] and "| 1000.0 ± 0.0 | 0.06 ± 0.003 |" in published[3]
+    with_real = bench.table({"pacdcgan2_stacked_mnist": runs}, {"modes": 999.0, "kl": 0.0191, "num_images": 26000})
+    assert with_real.splitlines()[-1] == "| real Stacked MNIST images (26,000, MNIST test digits) | this benchmark | | 999 | 0.019 | | |"
 
 
 def test_a_single_seed_has_no_spread_and_shortened_runs_show_their_steps(bench):
