@@ -154,7 +154,7 @@ def main() -> None:
     print("\n".join(trend_lines(results)))
     print(f"\n{machine(args.threads)}")
     steps = f" --max_g_steps {args.max_g_steps}" if args.max_g_steps else ""
-    print(f"Command: python benchmarks/stacked_mnist.py --data_dir {args.data_dir} --recipes {' '.join(args.recipes)} "
+    print(f"Command: python benchmarks/stacked_mnist.py --data_dir {args.data_dir or '<dir>'} --recipes {' '.join(args.recipes)} "
           f"--seeds {' '.join(map(str, args.seeds))} --threads {args.threads}{steps}")
     if missing:
         print(f"Not run yet (left out of the table): {', '.join(missing)}")
