@@ -1,7 +1,9 @@
-"""Pieces shared by the benchmark scripts: training a recipe through ``ganzoo fit``, the machine line, mean ± s.e."""
+"""Pieces shared by the benchmark scripts: training a recipe through ``ganzoo fit``, the machine line, mean ± s.e.,
+results over seeds kept one file per run."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -9,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import lightning
 import torch
@@ -66,3 +68,29 @@ def mean_se(values: list[float]) -> tuple[float, float]:
     """Mean and standard error of the mean (0 for a single value)."""
     error = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
     return statistics.mean(values), error
+
+
+def cell(values: list[float], digits: int, suffix: str = "") -> str:
+    """``mean ± s.e.`` of the values, both with ``digits`` decimals."""
+    mean, error = mean_se(values)
+    return f"{mean:.{digits}f} ± {error:.{digits}f}{suffix}"
+
+
+def collect(
+    recipes: list[str], seeds: list[int], out: Path, reuse: bool, run: Callable[[str, int], dict]
+) -> tuple[dict[str, list[dict]], list[str]]:
+    """Each recipe's results over the seeds: ``run(recipe, seed)``, or with ``reuse`` the finished
+    ``<out>/<recipe>_seed<S>.json`` files; returns them and the names of the files not there yet."""
+    results: dict[str, list[dict]] = {}
+    missing = []
+    for recipe in recipes:
+        results[recipe] = []
+        for seed in seeds:
+            result_file = out / f"{recipe}_seed{seed}.json"
+            if not reuse:
+                results[recipe].append(run(recipe, seed))
+            elif result_file.exists():
+                results[recipe].append(json.loads(result_file.read_text()))
+            else:
+                missing.append(result_file.name)
+    return results, missing

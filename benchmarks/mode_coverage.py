@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from _common import fit, machine, mean_se, training_parser
+from _common import cell, collect, fit, machine, training_parser
 
 RECIPES = {"vanilla_ring8": "Ring2D, 8 modes", "vanilla_grid25": "Grid2D, 25 modes"}
 METRICS = ("modes", "high_quality", "mode_kl")
@@ -83,11 +83,6 @@ def run(recipe: str, seed: int, args: argparse.Namespace) -> dict:
     return result
 
 
-def cell(values: list[float], digits: int, suffix: str = "") -> str:
-    mean, error = mean_se(values)
-    return f"{mean:.{digits}f} ± {error:.{digits}f}{suffix}"
-
-
 def table(results: dict[str, list[dict]]) -> str:
     rows = [
         "| target | generator | source | runs | modes covered | high quality | KL to uniform | train time per run |",
@@ -119,18 +114,7 @@ def main() -> None:
     args = training_parser(__doc__, RECIPES, RECIPES, "bench_modes", seeds=[0, 1, 2, 3, 4]).parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
-    results: dict[str, list[dict]] = {}
-    missing = []
-    for recipe in args.recipes:
-        results[recipe] = []
-        for seed in args.seeds:
-            result_file = args.out / f"{recipe}_seed{seed}.json"
-            if not args.reuse:
-                results[recipe].append(run(recipe, seed, args))
-            elif result_file.exists():
-                results[recipe].append(json.loads(result_file.read_text()))
-            else:
-                missing.append(result_file.name)
+    results, missing = collect(args.recipes, args.seeds, args.out, args.reuse, lambda recipe, seed: run(recipe, seed, args))
     print()
     for recipe, runs in results.items():
         for key in METRICS:

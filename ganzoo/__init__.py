@@ -23,6 +23,7 @@ from ganzoo.data import (
     ImageFolderDataModule,
     MNISTDataModule,
     Ring2D,
+    StackedMNISTDataModule,
     SyntheticDataModule,
 )
 from ganzoo.errors import ConfigError
@@ -76,6 +77,7 @@ __all__ = [
     "Ring2D",
     "RunReport",
     "SampleGrid",
+    "StackedMNISTDataModule",
     "SyntheticDataModule",
     "TensorBoardLogger",
     "VanillaGAN",

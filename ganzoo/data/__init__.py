@@ -7,6 +7,7 @@ from ganzoo.data.images import (
     ImageFolderDataModule,
     MNISTDataModule,
 )
+from ganzoo.data.stacked import StackedMNISTDataModule
 from ganzoo.data.synthetic import Gaussian1D, GaussianMixture2D, Grid2D, Ring2D, SyntheticDataModule
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "ImageFolderDataModule",
     "MNISTDataModule",
     "Ring2D",
+    "StackedMNISTDataModule",
     "SyntheticDataModule",
 ]
