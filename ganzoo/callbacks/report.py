@@ -19,6 +19,7 @@ from ganzoo.callbacks.monitor import DistributionMonitor, format_report
 from ganzoo.callbacks.quality import ImageMetrics
 from ganzoo.callbacks.samples import SampleGrid
 from ganzoo.callbacks.steps import MaxGeneratorSteps
+from ganzoo.checkpoint_io import write_atomically
 from ganzoo.loggers import run_dir
 
 #: the keys of an ImageMetrics record that are not metric values
@@ -246,11 +247,10 @@ def _as_list(value: Any) -> list:
 
 
 def write_json(path: Path, report: dict) -> None:
-    """Writes ``report`` as strict JSON (no NaN), through a temporary file so a reader never sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    os.replace(partial, path)
+    """Writes ``report`` as strict JSON (no NaN) with :func:`~ganzoo.checkpoint_io.write_atomically`:
+    a reader never sees half of it, and a failed write (a full disk) leaves no temporary file."""
+    text = json.dumps(report, indent=2, allow_nan=False) + "\n"
+    write_atomically(path, lambda file: file.write(text.encode()))
 
 
 def format_run_report(report: dict, final: Optional[dict] = None) -> str:
