@@ -39,11 +39,16 @@ def last_checkpoint(save_dir: Path) -> Optional[Path]:
     return found[-1] if found else None
 
 
+def config_path(recipe: str) -> Path:
+    """A recipe's YAML: ``zoo_configs/<recipe>.yaml``, or ``recipe`` itself when it names a ``.yaml`` file."""
+    return Path(recipe) if recipe.endswith((".yaml", ".yml")) else ROOT / "zoo_configs" / f"{recipe}.yaml"
+
+
 def fit(recipe: str, save_dir: Path, extra: list[str], threads: int, quiet: bool = False) -> tuple[Path, float]:
     """Runs ``ganzoo fit --config zoo_configs/<recipe>.yaml <extra>`` (W&B offline, ``threads`` torch threads)
     with its run directory under ``save_dir``; returns the last checkpoint and the wall-clock seconds."""
     command = [
-        sys.executable, "-m", "ganzoo", "fit", "--config", str(ROOT / "zoo_configs" / f"{recipe}.yaml"),
+        sys.executable, "-m", "ganzoo", "fit", "--config", str(config_path(recipe)),
         "--trainer.logger.init_args.save_dir", str(save_dir), *extra,
     ]  # fmt: skip
     env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": str(threads)}

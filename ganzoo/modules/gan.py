@@ -29,7 +29,7 @@ from ganzoo.modules.nonfinite import NONFINITE_POLICIES
 from ganzoo.modules.sampling import Sampling, evaluating
 from ganzoo.nets.packing import samples_per_score
 from ganzoo.priors import get_prior
-from ganzoo.regularisers.base import Regulariser, check_regularisers, penalties
+from ganzoo.regularisers.base import Regulariser, adjust_optimizer, check_regularisers, penalties
 from ganzoo.resume import Position, random_states, set_random_states
 
 __all__ = ["GANModule", "DiscriminatorStep", "Labels", "evaluating", "NONFINITE_POLICIES"]
@@ -344,6 +344,7 @@ class GANModule(Sampling, LightningModule):
     def configure_optimizers(self):
         make_g, make_d = self._optimizer_factories
         optimizers = [make_g(self.generator.parameters()), make_d(self.discriminator.parameters())]
+        adjust_optimizer(self.regularisers, optimizers[1])  # a lazy penalty may rescale D's (StyleGAN2)
         schedulers = [make(opt) for make, opt in zip(self._scheduler_factories, optimizers) if make is not None]
         return optimizers, schedulers
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Optional
 
+import torch
 from torch import Tensor, nn
 
 from ganzoo.errors import ConfigError
@@ -54,6 +55,14 @@ class Regulariser(nn.Module):
         """
         raise NotImplementedError(f"{type(self).__name__} must define penalty()")
 
+    def adjust_optimizer(self, optimizer: "torch.optim.Optimizer") -> None:
+        """Adapts D's optimizer to this regulariser once, when the model builds it; nothing by default.
+
+        A lazy penalty may rescale D's learning rate and betas here (StyleGAN2); the model
+        calls it before any learning-rate scheduler is built, so schedules start from the
+        adjusted values.
+        """
+
 
 def penalties(
     gan: "GANModule",
@@ -70,6 +79,12 @@ def penalties(
         if value is not None:
             terms[regulariser.name] = value
     return terms
+
+
+def adjust_optimizer(regularisers: Iterable[Regulariser], optimizer: "torch.optim.Optimizer") -> None:
+    """Lets each regulariser adapt D's optimizer (:meth:`Regulariser.adjust_optimizer`)."""
+    for regulariser in regularisers:
+        regulariser.adjust_optimizer(optimizer)
 
 
 def check_regularisers(regularisers: Optional[Iterable[Regulariser]]) -> nn.ModuleList:

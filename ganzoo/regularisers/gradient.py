@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
+import torch
 from torch import Tensor
 
 from ganzoo.errors import check_number, check_positive_int
@@ -41,11 +42,24 @@ class _InputGradientPenalty(Regulariser):
     #: whether the penalty is taken at the real samples (R1) or the generated ones (R2).
     on_real: bool = True
 
-    def __init__(self, gamma: float = 10.0, every: int = 1):
+    def __init__(self, gamma: float = 10.0, every: int = 1, rescale_optimizer: bool = False):
         super().__init__()
         example = f"{type(self).__name__}(gamma=10)"
         self.gamma = check_number(f"{self.name} gamma", gamma, example, low=0)
         self.every = check_positive_int(f"{self.name} every", every, f"{type(self).__name__}(every=16)")
+        self.rescale_optimizer = bool(rescale_optimizer)
+
+    def adjust_optimizer(self, optimizer: "torch.optim.Optimizer") -> None:
+        """With ``rescale_optimizer``, StyleGAN2's correction for lazy regularisation: D's learning rate
+        times ``c = every / (every + 1)`` and each beta to the power ``c`` (Adam-like optimizers), so
+        the optimizer's time constants count the extra penalty steps too."""
+        if not self.rescale_optimizer or self.every == 1:
+            return
+        ratio = self.every / (self.every + 1)
+        for group in optimizer.param_groups:
+            group["lr"] = group["lr"] * ratio
+            if "betas" in group:
+                group["betas"] = tuple(beta**ratio for beta in group["betas"])
 
     def penalty(
         self, gan: "GANModule", real: Tensor, fake: Tensor, labels: Optional[Tensor], d_step: "DiscriminatorStep"
@@ -56,7 +70,8 @@ class _InputGradientPenalty(Regulariser):
         return self.every * self.gamma / 2 * squared_gradient_norm(gan, real if self.on_real else fake, labels)
 
     def extra_repr(self) -> str:
-        return f"gamma={self.gamma}, every={self.every}"
+        rescale = ", rescale_optimizer=True" if self.rescale_optimizer else ""
+        return f"gamma={self.gamma}, every={self.every}{rescale}"
 
 
 class R1(_InputGradientPenalty):
@@ -71,6 +86,9 @@ class R1(_InputGradientPenalty):
         gamma: the weight gamma, >= 0.
         every: compute it at every ``every``-th D step only, weighted by ``every`` (lazy
             regularisation, StyleGAN2 uses 16); 1 computes it at every step.
+        rescale_optimizer: with ``every`` > 1, also scale D's learning rate by
+            ``c = every / (every + 1)`` and raise its betas to the power ``c``, as StyleGAN2
+            does for its lazy R1 (``False`` leaves D's optimizer as configured).
 
     Example:
         >>> import ganzoo
@@ -89,6 +107,8 @@ class R2(_InputGradientPenalty):
     Args:
         gamma: the weight gamma, >= 0.
         every: compute it at every ``every``-th D step only, weighted by ``every``.
+        rescale_optimizer: with ``every`` > 1, StyleGAN2's rescaling of D's learning rate and betas
+            (see :class:`R1`).
     """
 
     name = "r2"

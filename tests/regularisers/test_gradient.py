@@ -96,6 +96,28 @@ def test_a_lazy_penalty_skips_steps_and_weighs_the_others_by_its_interval():
     assert values[0] == values[3] == values[6] == pytest.approx(3 * eager)
 
 
+@pytest.mark.parametrize("regulariser", [R1, R2])
+def test_rescale_optimizer_scales_ds_learning_rate_and_betas_as_stylegan2(regulariser):
+    """every = 4: c = 4 / 5, so D's Adam(2e-3, (0.5, 0.99)) becomes Adam(1.6e-3, (0.5^0.8, 0.99^0.8)); G's stays."""
+    adam = lambda params: torch.optim.Adam(params, lr=2e-3, betas=(0.5, 0.99))  # noqa: E731
+    model = quadratic_model((3,))
+    model = GANModule(generator=model.generator, discriminator=model.discriminator, latent_dim=4,
+                      g_optimizer=adam, d_optimizer=adam, regularisers=[regulariser(gamma=1.0, every=4, rescale_optimizer=True)])  # fmt: skip
+    (g_opt, d_opt), _ = model.configure_optimizers()
+    assert d_opt.param_groups[0]["lr"] == pytest.approx(1.6e-3)
+    assert d_opt.param_groups[0]["betas"] == pytest.approx((0.5**0.8, 0.99**0.8))
+    assert g_opt.param_groups[0]["lr"] == 2e-3 and g_opt.param_groups[0]["betas"] == (0.5, 0.99)
+
+
+@pytest.mark.parametrize("kwargs", [{"every": 4}, {"every": 1, "rescale_optimizer": True}], ids=["not asked", "eager"])
+def test_without_rescaling_or_laziness_ds_optimizer_is_left_as_configured(kwargs):
+    model = quadratic_model((3,))
+    model = GANModule(generator=model.generator, discriminator=model.discriminator, latent_dim=4,
+                      regularisers=[R1(gamma=1.0, **kwargs)])  # fmt: skip
+    (_, d_opt), _ = model.configure_optimizers()
+    assert d_opt.param_groups[0]["lr"] == 2e-4 and d_opt.param_groups[0]["betas"] == (0.5, 0.999)
+
+
 def test_the_gradient_reaches_ds_parameters_only():
     torch.manual_seed(0)
     model = quadratic_model((3,))

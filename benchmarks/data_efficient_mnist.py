@@ -1,0 +1,171 @@
+"""Data-efficient MNIST: DCGAN on 1% and 10% of the training digits, without and with augmentation.
+
+The experiment of DiffAugment (Zhao et al. 2020) and ADA (Karras et al. 2020) on the data we
+have: the recipe (``dcgan_mnist`` by default) is trained through ``ganzoo fit`` on
+
+- all 60,000 training digits (``full``);
+- a subset of 10% (6,000) or 1% (600) digits (``--data.init_args.subset``, drawn with
+  ``subset_seed`` 0, so every arm and seed of a fraction sees the same digits and the 1%
+  digits lie inside the 10%), each
+  - without augmentation (``none``),
+  - with DiffAugment (``diffaug``: colour, translation and cutout on every image D sees, in
+    both players' steps, p = 1),
+  - with ADA's adaptive probability (``ada``: the same ops, p driven by
+    r_t = E[sign(D(real))] towards the target 0.6; ``speed_img`` 100,000 so that p can
+    reach 1 within these short runs, where ADA's 500,000 images suit runs of millions).
+
+Each run is scored by ``ganzoo evaluate`` against the 10,000 **test** digits, which no
+arm trained on (a subset run's own training digits would reward memorising them):
+``fd_mnist`` (Fréchet distance in ganzoo's MNIST classifier's features) and its
+``classifier_score`` (at most 10), on 10,000 samples of G's moving average when the recipe
+keeps one. The table gives mean ± standard error over the seeds, the per-seed values, and
+each arm's gap to full data that augmentation recovers: ``(FD(none) - FD(aug)) / (FD(none)
+- FD(full))``.
+
+Each run's result is kept in ``<out>/<arm>_seed<S>.json``; ``--reuse`` prints the table
+from those files without training, so arms may be run by separate invocations.
+
+    python benchmarks/data_efficient_mnist.py --data_dir ../shared/data                       # every arm, seeds 0 1
+    python benchmarks/data_efficient_mnist.py --data_dir ../shared/data --arms 1%-none 1%-diffaug --seeds 2
+    python benchmarks/data_efficient_mnist.py --reuse                                         # the table of finished runs
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from _common import ROOT, cell, collect, fit, machine
+
+FRACTIONS = {"full": None, "10%": 0.1, "1%": 0.01}
+AUGMENTATIONS = {
+    "none": None,
+    "diffaug": {"class_path": "ganzoo.DiffAugment"},
+    "ada": {"class_path": "ganzoo.AdaptiveAugment", "init_args": {"speed_img": 100_000}},
+}
+#: the arms in table order: full data without augmentation, then each fraction with each augmentation
+ARMS = ["full-none"] + [f"{fraction}-{aug}" for fraction in ("10%", "1%") for aug in AUGMENTATIONS]
+
+
+def overrides(arm: str) -> list[str]:
+    """The ``ganzoo fit`` arguments that make an arm of the recipe."""
+    fraction, aug = arm.split("-")
+    extra = []
+    if FRACTIONS[fraction] is not None:
+        extra += ["--data.init_args.subset", str(FRACTIONS[fraction]), "--data.init_args.subset_seed", "0"]
+    if AUGMENTATIONS[aug] is not None:
+        extra += ["--model.init_args.augmentation", json.dumps(AUGMENTATIONS[aug])]
+    return extra
+
+
+def score(checkpoint: Path, args: argparse.Namespace, output: Path) -> dict:
+    """``fd_classifier`` and ``classifier_score`` of 10,000 samples against the 10,000 test digits."""
+    from ganzoo.commands.evaluate import main as evaluate
+
+    return evaluate([
+        str(checkpoint), "--metrics", "fd_classifier", "classifier_score", "--classifier", "mnist",
+        "--split", "test", "--num_fake", "10000", "--data_dir", args.data_dir, "--device", "cpu",
+        "--output", str(output),
+    ])  # fmt: skip
+
+
+def value(metrics: dict, prefix: str) -> float:
+    """The one value whose key starts with ``prefix`` (keys carry the protocol, e.g. ``fd_mnist_10k_test``)."""
+    found = [v for k, v in metrics.items() if k.startswith(prefix)]
+    if len(found) != 1:
+        raise KeyError(f"expected one metric starting with {prefix!r} in {sorted(metrics)}")
+    return float(found[0])
+
+
+def augment_p(checkpoint: Path) -> float | None:
+    """ADA's p at the end of the run, from the checkpoint (its buffer ``level`` is p x ``speed_img``); ``None``
+    without ADA."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    level = state["state_dict"].get("augmentation.level")
+    speed = state["hyper_parameters"].get("augmentation", {}).get("init_args", {}).get("speed_img", 500_000)
+    return None if level is None else float(level) / speed
+
+
+def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
+    extra = ["--seed_everything", str(seed), "--data.data_dir", args.data_dir, *overrides(arm)]
+    if args.max_g_steps:
+        extra += ["--max_g_steps", str(args.max_g_steps)]
+    checkpoint, seconds = fit(args.recipe, args.out / f"{arm}_seed{seed}", extra, args.threads, quiet=True)
+    report = score(checkpoint, args, args.out / f"{arm}_seed{seed}_metrics.json")
+    result = {
+        "arm": arm, "seed": seed, "recipe": args.recipe, "checkpoint": str(checkpoint), "train_seconds": seconds,
+        "generator_steps": report["generator_steps"], "fd": value(report["metrics"], "fd_"),
+        "classifier_score": value(report["metrics"], "classifier_score"), "augment_p": augment_p(checkpoint),
+    }  # fmt: skip
+    (args.out / f"{arm}_seed{seed}.json").write_text(json.dumps(result, indent=2))
+    print(f"{arm} seed {seed}: fd_mnist {result['fd']:.2f}, classifier score {result['classifier_score']:.2f} "
+          f"in {seconds:.0f} s", flush=True)
+    return result
+
+
+def recovered(results: dict[str, list[dict]], arm: str) -> str:
+    """The share of the gap to full data that the arm's augmentation closes, from the seeds' mean FDs."""
+    fraction, aug = arm.split("-")
+    base, full, own = results.get(f"{fraction}-none"), results.get("full-none"), results.get(arm)
+    if aug == "none" or fraction == "full" or not (base and full and own):
+        return ""
+    mean = lambda runs: sum(r["fd"] for r in runs) / len(runs)  # noqa: E731
+    gap = mean(base) - mean(full)
+    return f"{100 * (mean(base) - mean(own)) / gap:.0f}%" if gap > 0 else "no gap"
+
+
+def table(results: dict[str, list[dict]]) -> str:
+    """The Markdown table: one row per arm with runs, mean ± s.e. over its seeds."""
+    rows = [
+        "| training digits | augmentation | runs | fd_mnist (test) | classifier score | per seed: fd / score "
+        "| gap to full data closed | ADA's final p | train time per run |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for arm, runs in results.items():
+        if not runs:
+            continue
+        fraction, aug = arm.split("-")
+        digits = "60,000 (all)" if fraction == "full" else f"{fraction} ({round(60_000 * FRACTIONS[fraction]):,})"
+        per_seed = ", ".join(f"{r['seed']}: {r['fd']:.2f} / {r['classifier_score']:.2f}" for r in runs)
+        ps = [r["augment_p"] for r in runs if r.get("augment_p") is not None]
+        times = [r["train_seconds"] / 60 for r in runs]
+        rows.append(
+            f"| {digits} | {aug} | {len(runs)} | {cell([r['fd'] for r in runs], 2)} | "
+            f"{cell([r['classifier_score'] for r in runs], 2)} | {per_seed} | {recovered(results, arm)} | "
+            f"{', '.join(f'{p:.2f}' for p in ps)} | {min(times):.1f}-{max(times):.1f} min |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--arms", nargs="+", default=ARMS, choices=ARMS)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    p.add_argument("--recipe", default="dcgan_mnist", help="a recipe of zoo_configs/ (or a YAML file's path)")
+    p.add_argument("--max_g_steps", type=int, default=None, help="override the recipe's max_g_steps")
+    p.add_argument("--data_dir", default=None, help="directory holding MNIST/raw (e.g. ../shared/data); needed unless --reuse")
+    p.add_argument("--threads", type=int, default=1, help="torch threads of each training process")
+    p.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_data_efficient")
+    p.add_argument("--reuse", action="store_true", help="print the table of finished runs in --out, train nothing")
+    args = p.parse_args()
+    if not args.reuse and args.data_dir is None:
+        p.error("--data_dir is needed to train and score: give the directory holding MNIST/raw, or pass --reuse")
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    arms = [arm for arm in ARMS if arm in args.arms]
+    results, missing = collect(arms, args.seeds, args.out, args.reuse, lambda arm, seed: run(arm, seed, args))
+    print(f"\n{machine(args.threads)}")
+    steps = f" --max_g_steps {args.max_g_steps}" if args.max_g_steps else ""
+    print(f"Command: python benchmarks/data_efficient_mnist.py --data_dir {args.data_dir or '<dir>'} --recipe {args.recipe} "
+          f"--arms {' '.join(arms)} --seeds {' '.join(map(str, args.seeds))}{steps}")
+    if missing:
+        print(f"Not run yet (left out of the table): {', '.join(missing)}")
+    print("Protocol: 10,000 samples per run (latent codes of seed 0) against the 10,000 MNIST test digits, in ganzoo's "
+          "MNIST classifier's features; mean ± standard error over the seeds.\n")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
