@@ -84,8 +84,10 @@ def augment_p(checkpoint: Path) -> float | None:
     without ADA."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     level = state["state_dict"].get("augmentation.level")
-    speed = state["hyper_parameters"].get("augmentation", {}).get("init_args", {}).get("speed_img", 500_000)
-    return None if level is None else float(level) / speed
+    if level is None:
+        return None
+    settings = state["hyper_parameters"].get("augmentation") or {}
+    return float(level) / settings.get("init_args", {}).get("speed_img", 500_000)
 
 
 def run(arm: str, seed: int, args: argparse.Namespace) -> dict:

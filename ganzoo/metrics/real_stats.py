@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from ganzoo.checkpoint_io import write_atomically
 from ganzoo.viz import to_uint8
 
 
@@ -89,14 +90,20 @@ class RealStatsCache:
         return {k: v for k, v in stored.items() if isinstance(v, Tensor)}
 
     def save(self, kind: str, description: dict, tensors: dict[str, Tensor]) -> Optional[Path]:
-        """Writes atomically (a reader never sees half a file); returns the path."""
+        """Writes atomically (a reader never sees half a file, a failed write leaves nothing); returns the
+        path, or ``None`` (with a warning) when the file could not be written."""
         if not self.enabled:
             return None
         path = self.path(kind, description)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
         payload = {k: v.detach().cpu() for k, v in tensors.items()}
         payload["description"] = json.dumps(description, sort_keys=True)
-        torch.save(payload, partial)
-        os.replace(partial, path)
+        try:
+            write_atomically(path, lambda file: torch.save(payload, file))
+        except OSError as err:  # the cache only saves time: a failed write must not lose the metrics
+            warnings.warn(
+                f"ganzoo: could not write the real-statistics cache {path} ({err}); the metrics are not affected, "
+                "but the statistics will be computed again next time: give a writable --cache_dir, or --no_cache",
+                stacklevel=2,
+            )
+            return None
         return path

@@ -207,6 +207,22 @@ def test_a_corrupt_cache_file_is_recomputed(images, tmp_path):
     assert again.cache.hits == 0
 
 
+def test_a_failed_cache_write_warns_keeps_the_metrics_and_leaves_no_file(images, tmp_path, monkeypatch):
+    import errno
+
+    real, fake = images
+    reference = _tiny_evaluator(tmp_path / "good").evaluate(lambda n, seed, labels: fake[:n], _Images(real))
+
+    def full_disk(payload, file):
+        file.write(b"half a file")
+        raise OSError(errno.ENOSPC, "no space left on device")
+
+    monkeypatch.setattr("ganzoo.metrics.real_stats.torch.save", full_disk)
+    with pytest.warns(UserWarning, match=r"could not write the real-statistics cache .*--no_cache"):
+        assert _tiny_evaluator(tmp_path / "full").evaluate(lambda n, seed, labels: fake[:n], _Images(real)) == reference
+    assert list((tmp_path / "full").iterdir()) == []
+
+
 def test_generated_images_are_reproducible_by_seed_and_chunked_with_distinct_seeds(images, tmp_path):
     real, _ = images
     seeds = []
