@@ -96,3 +96,19 @@ def test_bad_settings_are_one_line(kwargs, message):
 def test_features_of_different_sizes_are_refused():
     with pytest.raises(ConfigError, match=r"real and fake features differ in size \(2 vs 3\)"):
         prdc(torch.zeros(9, 2), torch.zeros(9, 3), pr_k=1, dc_k=1)
+
+
+def test_no_distance_block_exceeds_the_chunk(monkeypatch):
+    import ganzoo.metrics.prdc as module
+
+    g = torch.Generator().manual_seed(4)
+    real, fake = torch.randn(50, 3, generator=g), torch.randn(40, 3, generator=g)
+    expected = brute_force(real, fake, 3, 5)
+    shapes, cdist = [], torch.cdist
+    monkeypatch.setattr(torch, "cdist", lambda a, b: shapes.append((len(a), len(b))) or cdist(a, b))
+    assert prdc(real, fake, chunk_size=7) == pytest.approx(expected)
+    assert max(rows for rows, _ in shapes) == 7 and sum(rows for rows, _ in shapes) == 50 + 40 + 40
+    shapes.clear()
+    monkeypatch.setattr(module, "BLOCK", 100)  # the automatic chunk: 100 distances -> 2 rows of 50
+    assert prdc(real, fake) == pytest.approx(expected)
+    assert max(rows * cols for rows, cols in shapes) <= 100
