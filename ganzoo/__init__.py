@@ -30,6 +30,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.losses import LOSSES, GANLoss, get_loss
 from ganzoo.loggers import TensorBoardLogger, WandbLogger
 from ganzoo.metrics import ImageEvaluator, gaussian_1d_metrics, mode_coverage
+from ganzoo.metrics.prdc import precision_recall_density_coverage
 from ganzoo.modules import ACGAN, DCGAN, ConditionalGAN, DiscriminatorStep, GANModule, ProjectionGAN, VanillaGAN
 from ganzoo.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from ganzoo.priors import PRIORS
@@ -87,6 +88,7 @@ __all__ = [
     "get_loss",
     "list_gans",
     "mode_coverage",
+    "precision_recall_density_coverage",
 ]
 
 # The commands moved to ganzoo.commands; their old module names stay importable as the same modules

@@ -47,7 +47,7 @@ class ImageMetrics(Callback):
         **settings: the evaluator's arguments, as :class:`~ganzoo.metrics.ImageEvaluator`
             takes them (``metrics``, ``num_fake``, ``num_real``, ``split``,
             ``inception_weights``, ``classifier``, ``feature``, ``antialias``, ``kid_subsets``,
-            ``kid_subset_size``, ``is_splits``, ``seed``, ``batch_size``, ``cache_dir``,
+            ``kid_subset_size``, ``is_splits``, ``pr_k``, ``dc_k``, ``seed``, ``batch_size``, ``cache_dir``,
             ``use_cache``); in a YAML they sit beside ``every_n_steps`` in ``init_args``.
     """
 

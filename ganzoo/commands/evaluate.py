@@ -2,6 +2,7 @@
 
     ganzoo evaluate CHECKPOINT --metrics fid kid is --inception_weights ~/weights/
     ganzoo evaluate CHECKPOINT --metrics fd_classifier classifier_score --classifier mnist
+    ganzoo evaluate CHECKPOINT --metrics prdc_classifier --classifier mnist --pr_k 3 --dc_k 5
     ganzoo evaluate CHECKPOINT --metrics fid --num_fake 50000 --split train --output fid.json
 
 The data is rebuilt from the checkpoint (which records its datamodule's class and
@@ -88,6 +89,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kid_subsets", type=positive_int, default=100)
     p.add_argument("--kid_subset_size", type=positive_int, default=1000)
     p.add_argument("--is_splits", type=positive_int, default=10)
+    p.add_argument("--pr_k", type=positive_int, default=3, help="k of precision and recall (prdc metrics); default 3")
+    p.add_argument("--dc_k", type=positive_int, default=5, help="k of density and coverage (prdc metrics); default 5")
     p.add_argument("--seed", type=int, default=0, help="seed of the latent codes and of KID/IS subsets; default 0")
     p.add_argument("--batch_size", type=positive_int, default=100, help="images per forward pass; default 100")
     p.add_argument("--cache_dir", default=None, help="real-statistics cache (default ~/.cache/ganzoo/real_stats)")

@@ -1,7 +1,9 @@
-"""Metrics of generated distributions: toy targets, FID/KID/IS (torchmetrics), domain classifiers."""
+"""Metrics of generated distributions: toy targets, FID/KID/IS (torchmetrics), domain classifiers,
+precision/recall/density/coverage."""
 from ganzoo.metrics.classifier import classifier_metrics
 from ganzoo.metrics.evaluator import METRICS, ImageEvaluator, frechet_distance
 from ganzoo.metrics.inception import find_inception_weights, save_random_inception_weights
+from ganzoo.metrics.prdc import precision_recall_density_coverage
 from ganzoo.metrics.registry import register_metric
 from ganzoo.metrics.toy import gaussian_1d_metrics, mode_coverage, wasserstein1_to_normal
 
@@ -13,6 +15,7 @@ __all__ = [
     "frechet_distance",
     "gaussian_1d_metrics",
     "mode_coverage",
+    "precision_recall_density_coverage",
     "register_metric",
     "save_random_inception_weights",
     "wasserstein1_to_normal",

@@ -79,7 +79,9 @@ class ImageEvaluator:
             ``is`` (InceptionV3); ``fd_classifier`` (Fréchet distance in the domain classifier's
             features), ``classifier_score`` (the Inception Score's formula with it),
             ``class_accuracy`` (conditional GANs: how often a sample shows its requested
-            class), ``stacked_modes`` (Stacked MNIST: modes covered of 1,000, KL to uniform).
+            class), ``stacked_modes`` (Stacked MNIST: modes covered of 1,000, KL to uniform);
+            ``prdc`` and ``prdc_classifier`` (precision, recall, density and coverage in
+            InceptionV3's or the domain classifier's features, :mod:`ganzoo.metrics.prdc`).
         num_fake: generated images per evaluation.
         num_real: real images from ``split``; ``None`` uses the whole split.
         split: ``train``, ``val`` or ``test``.
@@ -92,6 +94,8 @@ class ImageEvaluator:
         kid_subsets: KID's random subsets.
         kid_subset_size: images in each KID subset.
         is_splits: splits of the Inception Score (10 in the papers).
+        pr_k: precision and recall's neighbourhood size k (3, Kynkäänniemi et al. 2019).
+        dc_k: density and coverage's neighbourhood size k (5, Naeem et al. 2020).
         seed: seed of the latent codes, the labels' order and KID/IS's subsets.
         batch_size: images per forward pass (and per seeded chunk of codes).
         cache_dir: folder of the real-statistics cache; ``None``: ``$GANZOO_CACHE/real_stats``,
@@ -112,6 +116,8 @@ class ImageEvaluator:
         kid_subsets: int = 100,
         kid_subset_size: int = 1000,
         is_splits: int = 10,
+        pr_k: int = 3,
+        dc_k: int = 5,
         seed: int = 0,
         batch_size: int = 100,
         cache_dir: Optional[str] = None,
@@ -128,7 +134,8 @@ class ImageEvaluator:
         if num_real is not None:
             check_positive_int("num_real", num_real, "num_real=10000 (or None for the whole split)")
         for name, value, example in (("kid_subsets", kid_subsets, 100), ("kid_subset_size", kid_subset_size, 1000),
-                                     ("is_splits", is_splits, 10), ("batch_size", batch_size, 100)):
+                                     ("is_splits", is_splits, 10), ("batch_size", batch_size, 100),
+                                     ("pr_k", pr_k, 3), ("dc_k", dc_k, 5)):
             check_positive_int(name, value, f"{name}={example}")
         if split not in ("train", "val", "test"):
             raise choose_from("split", split, ("train", "val", "test"))
@@ -138,6 +145,7 @@ class ImageEvaluator:
         self.feature, self.antialias = feature, antialias
         self.kid_subsets, self.kid_subset_size, self.is_splits = kid_subsets, kid_subset_size, is_splits
         self.seed, self.batch_size = seed, batch_size
+        self.pr_k, self.dc_k = pr_k, dc_k
         self.cache = RealStatsCache(cache_dir, enabled=use_cache)
         self.inception: Optional[nn.Module] = None
         self.classifier: Optional[nn.Module] = None
@@ -214,6 +222,8 @@ class ImageEvaluator:
             dims="" if self.feature == 2048 else str(self.feature),
             aa="_aa" if self.antialias else "",
             classifier=self._classifier_label(),
+            pr_k=self.pr_k,
+            dc_k=self.dc_k,
         )
 
     def _classifier_label(self) -> str:
@@ -222,15 +232,24 @@ class ImageEvaluator:
         return str(self.classifier_name or "classifier").rsplit("/", 1)[-1].split(".")[0]
 
     def protocol(self, datamodule) -> dict:
-        """Everything a reported number depends on, for the JSON next to it."""
+        """Everything the reported numbers depend on, for the JSON next to them: the settings of
+        the metrics computed (:attr:`Metric.settings`), and of no other."""
         import torch_fidelity
         import torchmetrics
 
+        inception = self.inception is not None and self.uses("inception")
         extractors = {}
-        if self.inception is not None:
+        if inception:
             extractors["inception"] = self.inception.describe()
-        if self.classifier is not None:
+        if self.classifier is not None and self.uses("classifier"):
             extractors["classifier"] = describe_classifier(self.classifier)
+        settings: dict = {}
+        for name in self.metrics:
+            if METRICS[name].settings is not None:
+                settings.update(METRICS[name].settings(self))
+        versions = {"torchmetrics": torchmetrics.__version__}
+        if inception:
+            versions["torch_fidelity"] = torch_fidelity.__version__
         return {
             "metrics": self.metrics,
             "keys": self.keys(datamodule),
@@ -240,13 +259,13 @@ class ImageEvaluator:
             "num_real": self._real_count,
             "num_fake": self.num_fake,
             "feature_extractors": extractors,
-            "to_bytes": "round((x + 1) * 127.5), clamped to [0, 255]; 1 channel repeated to 3 for InceptionV3",
-            "kid": {"subsets": self.kid_subsets, "subset_size": self.kid_subset_size},
-            "is_splits": self.is_splits,
+            "to_bytes": "round((x + 1) * 127.5), clamped to [0, 255]" + ("; 1 channel repeated to 3 for InceptionV3"
+                                                                         if inception else ""),
+            **settings,
             "seed": self.seed,
             "batch_size": self.batch_size,
             "world_size": world()[1],
-            "versions": {"torchmetrics": torchmetrics.__version__, "torch_fidelity": torch_fidelity.__version__},
+            "versions": versions,
         }
 
     # ---------------------------------------------------------- evaluation

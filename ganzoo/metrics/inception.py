@@ -57,7 +57,7 @@ def find_inception_weights(path: Optional[Union[str, Path]] = None) -> Path:
         put = f"put it at {candidate} or pass inception_weights=PATH"
     raise ConfigError(
         f"InceptionV3 weights for FID/IS/KID not found in {where}; download {INCEPTION_URL} (91 MB) on a "
-        f"machine with internet and {put}, or leave fid, is and kid out of the metrics to go on without them"
+        f"machine with internet and {put}, or leave fid, is, kid and prdc out of the metrics to go on without them"
     )
 
 

@@ -20,7 +20,7 @@ everything else the evaluator needs to know about it::
 - ``keys``: the names its values are reported under, from the protocol's parts
   (:class:`KeyParts`): ``fid_10k_train`` is 10,000 generated images against the whole
   training split, ``fid_10k_train5k`` against its first 5,000.
-- ``labels``, ``check``: see :class:`Metric`.
+- ``labels``, ``check``, ``settings``: see :class:`Metric`.
 - the function returns one value per key, in the same order.
 
 Every value comes from torchmetrics' public API (``update``, ``merge_state``, ``compute``)
@@ -61,6 +61,8 @@ class KeyParts:
     dims: str  #: InceptionV3's feature size when not 2048, ``768``
     aa: str  #: ``_aa`` for an antialiased resize
     classifier: str  #: the domain classifier's name, ``mnist``
+    pr_k: int = 3  #: precision and recall's neighbourhood size
+    dc_k: int = 5  #: density and coverage's neighbourhood size
 
 
 @dataclass
@@ -90,6 +92,8 @@ class Metric:
         labels: the generator is asked for balanced class labels (each class equally often).
         check: ``check(evaluator, datamodule)`` raises a one-line ``ConfigError`` for data
             or settings the metric cannot measure; run before any image is generated.
+        settings: ``settings(evaluator)``, the evaluator settings its values depend on
+            (``{"kid": {"subsets": 100, ...}}``), recorded in the protocol only when it is computed.
     """
 
     name: str
@@ -100,6 +104,7 @@ class Metric:
     extractor: Optional[str]
     labels: bool = False
     check: Optional[Callable[["ImageEvaluator", Any], None]] = None
+    settings: Optional[Callable[["ImageEvaluator"], dict]] = None
 
     @property
     def real_kind(self) -> Optional[str]:
@@ -112,7 +117,8 @@ METRICS: dict[str, Metric] = {}
 
 
 def register_metric(name: str, *, features: tuple[str, ...], keys: Callable[[KeyParts], list[str]],
-                    real: Optional[str] = None, extractor: Optional[str] = None, labels: bool = False, check=None):
+                    real: Optional[str] = None, extractor: Optional[str] = None, labels: bool = False, check=None,
+                    settings=None):
     """Registers the decorated function as metric ``name`` (see the module docstring)."""
     unknown = [f for f in features if f not in FEATURES]
     if unknown or not features or (real is not None and real not in REAL_STATISTICS):
@@ -123,7 +129,7 @@ def register_metric(name: str, *, features: tuple[str, ...], keys: Callable[[Key
         if name in METRICS:
             raise ConfigError(f"metric {name!r} is already registered; give the new one another name")
         network = extractor or FEATURES[features[0]]
-        METRICS[name] = Metric(name, fn, tuple(features), real, keys, network, labels, check)
+        METRICS[name] = Metric(name, fn, tuple(features), real, keys, network, labels, check, settings)
         return fn
 
     return register
@@ -204,6 +210,7 @@ def fid(run: MetricInput) -> list[float]:
 
 
 @register_metric("kid", features=("inception_pool",), real="features", check=_check_kid,
+                 settings=lambda e: {"kid": {"subsets": e.kid_subsets, "subset_size": e.kid_subset_size}},
                  keys=lambda p: [f"kid{p.dims}_{p.fake}_{p.real}{p.aa}", f"kid{p.dims}_{p.fake}_{p.real}{p.aa}_std"])
 def kid(run: MetricInput) -> list[float]:
     """Kernel Inception Distance (Bińkowski et al. 2018): mean and std over random subsets."""
@@ -218,7 +225,7 @@ def kid(run: MetricInput) -> list[float]:
     return [float(mean), float(std)]
 
 
-@register_metric("is", features=("inception_logits",), keys=lambda p: [f"is_{p.fake}{p.aa}", f"is_{p.fake}{p.aa}_std"])
+@register_metric("is", features=("inception_logits",), settings=lambda e: {"is_splits": e.is_splits}, keys=lambda p: [f"is_{p.fake}{p.aa}", f"is_{p.fake}{p.aa}_std"])
 def inception_score(run: MetricInput) -> list[float]:
     """Inception Score (Salimans et al. 2016): mean and std over ``is_splits`` splits."""
     from torchmetrics.image.inception import InceptionScore
@@ -264,3 +271,46 @@ def stacked_modes(run: MetricInput) -> list[float]:
 
     modes = stacked_mnist_modes(run.evaluator.classifier, run.fake["pixels"].float() / 127.5 - 1)
     return [float(modes["modes_covered"]), float(modes["mode_kl"])]
+
+
+def _check_prdc(evaluator: "ImageEvaluator", datamodule) -> None:
+    for name, k, side, n in (("pr_k", evaluator.pr_k, "generated", evaluator.num_fake),
+                             ("pr_k", evaluator.pr_k, "real", evaluator.real_count),
+                             ("dc_k", evaluator.dc_k, "real", evaluator.real_count)):
+        if k >= n:
+            raise ConfigError(f"{name} {k} needs more than {k} {side} images, got {n}; lower {name} or raise "
+                              f"{'num_fake' if side == 'generated' else 'num_real'}")
+
+
+def _prdc_keys(space: str, p: KeyParts) -> list[str]:
+    """``precision_mnist_k3_10k_train``, ..., ``coverage_mnist_k5_10k_train``."""
+    return [f"{name}_{space}_k{k}_{p.fake}_{p.real}" for name, k in
+            (("precision", p.pr_k), ("recall", p.pr_k), ("density", p.dc_k), ("coverage", p.dc_k))]
+
+
+def _prdc(run: MetricInput, feature: str) -> list[float]:
+    from ganzoo.metrics.prdc import precision_recall_density_coverage
+
+    fake = run.fake[feature]
+    values = precision_recall_density_coverage(run.real["features"].to(fake.device), fake,
+                                               run.evaluator.pr_k, run.evaluator.dc_k)
+    return [values["precision"], values["recall"], values["density"], values["coverage"]]
+
+
+def _prdc_settings(evaluator: "ImageEvaluator") -> dict:
+    return {"prdc": {"pr_k": evaluator.pr_k, "dc_k": evaluator.dc_k, "distance": "euclidean",
+                     "ball": "closed: |y - x| <= distance of x to its k-th nearest other sample"}}
+
+
+@register_metric("prdc", features=("inception_pool",), real="features", check=_check_prdc, settings=_prdc_settings,
+                 keys=lambda p: [f"{key}{p.aa}" for key in _prdc_keys(f"inception{p.dims}", p)])
+def prdc(run: MetricInput) -> list[float]:
+    """Precision, recall (Kynkäänniemi et al. 2019), density, coverage (Naeem et al. 2020) in InceptionV3's features."""
+    return _prdc(run, "inception_pool")
+
+
+@register_metric("prdc_classifier", features=("classifier_features",), real="features", check=_check_prdc,
+                 settings=_prdc_settings, keys=lambda p: _prdc_keys(p.classifier, p))
+def prdc_classifier(run: MetricInput) -> list[float]:
+    """Precision, recall, density and coverage in the domain classifier's penultimate features."""
+    return _prdc(run, "classifier_features")

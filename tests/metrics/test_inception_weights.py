@@ -26,7 +26,7 @@ def test_missing_weights_name_the_file_the_url_and_where_to_put_it(empty_torch_c
     message = str(err.value)
     assert "\n" not in message
     assert INCEPTION_URL in message and f"put it at {empty_torch_cache}" in message
-    assert "leave fid, is and kid out of the metrics" in message
+    assert "leave fid, is, kid and prdc out of the metrics" in message
 
 
 def test_missing_given_path_is_named(tmp_path):

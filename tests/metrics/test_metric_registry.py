@@ -31,7 +31,8 @@ def _sampler(channels):
 
 def _tiny(metric, weights, tmp_path):
     return ImageEvaluator([metric], num_fake=N, num_real=N, batch_size=3, kid_subsets=2, kid_subset_size=3,
-                          is_splits=2, inception_weights=str(weights), classifier="digits", cache_dir=str(tmp_path))
+                          is_splits=2, pr_k=2, dc_k=3, inception_weights=str(weights), classifier="digits",
+                          cache_dir=str(tmp_path))
 
 
 @pytest.mark.parametrize("name", list(METRICS))
