@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 
 from ganzoo.errors import ConfigError
+from ganzoo.metrics.gather import world
 
 if TYPE_CHECKING:
     from ganzoo.metrics.evaluator import ImageEvaluator
@@ -87,11 +88,15 @@ def memorisation_scores(fake: Tensor, train: Tensor, held_out: Tensor, quantile:
         ``{"copy_rate", "nn_ratio", "threshold"}``; ``threshold`` is the distance below which
         a sample counts as a copy.
     """
+    return copy_scores(nearest_distances(fake, train), nearest_distances(held_out, train), quantile)
+
+
+def copy_scores(fake_distances: Tensor, held_out_distances: Tensor, quantile: float = COPY_QUANTILE) -> dict[str, float]:
+    """:func:`memorisation_scores` from the nearest-training distances ``(M,)`` of the samples and ``(K,)`` of
+    the held-out images (those are the same for every generator, so the evaluator caches them)."""
     if not 0 < quantile < 1:
         raise ConfigError(f"quantile {quantile} is outside (0, 1); e.g. quantile=0.01")
-    fake_d = nearest_distances(fake, train)
-    held_d = nearest_distances(held_out, train)
-    fake_d, held_d = fake_d.double(), held_d.double()
+    fake_d, held_d = fake_distances.double().cpu(), held_out_distances.double().cpu()
     threshold = torch.quantile(held_d, quantile)
     median = lambda d: torch.quantile(d, 0.5)  # noqa: E731 - the mean of the middle two, not torch.median's lower one
     return {
@@ -102,15 +107,24 @@ def memorisation_scores(fake: Tensor, train: Tensor, held_out: Tensor, quantile:
 
 
 def train_and_held_out(feature: str) -> Callable:
-    """The registry's ``reference`` for memorisation in ``feature``: every training and held-out row."""
+    """The registry's ``reference`` for memorisation in ``feature``: every training row, and each held-out
+    image's distance to its nearest training row (computed once, then cached)."""
 
     def reference(evaluator: "ImageEvaluator", datamodule, device) -> dict[str, Tensor]:
-        from ganzoo.metrics.reference import split_features
+        from ganzoo.metrics.reference import rows_description, split_features
 
-        return {
-            "train": split_features(evaluator, datamodule, TRAIN_SPLIT, feature, device)["features"],
-            "held_out": split_features(evaluator, datamodule, HELD_OUT_SPLIT, feature, device)["features"],
-        }
+        train = split_features(evaluator, datamodule, TRAIN_SPLIT, feature, device)["features"]
+        description = {"kind": "held_out_nearest_training_distances",
+                       "train": rows_description(evaluator, datamodule, TRAIN_SPLIT, feature),
+                       "held_out": rows_description(evaluator, datamodule, HELD_OUT_SPLIT, feature)}
+        kind = f"nn-{feature}"
+        cached = evaluator.cache.load(kind, description) if evaluator.cache.exists(kind, description) else None
+        if cached is None:
+            held_out = split_features(evaluator, datamodule, HELD_OUT_SPLIT, feature, device)["features"]
+            cached = {"distances": nearest_distances(held_out.to(device), train.to(device)).cpu()}
+            if world()[0] == 0:
+                evaluator.cache.save(kind, description, cached)
+        return {"train": train, "held_out_distances": cached["distances"]}
 
     return reference
 
@@ -133,8 +147,8 @@ def memorisation_values(feature: str) -> Callable:
 
     def compute(run) -> list[float]:
         fake = run.fake[feature].flatten(1).float()
-        train, held_out = (run.real[k].to(fake.device) for k in ("train", "held_out"))
-        scores = memorisation_scores(fake, train, held_out)
+        fake_distances = nearest_distances(fake, run.real["train"].to(fake.device))
+        scores = copy_scores(fake_distances, run.real["held_out_distances"])
         return [scores["copy_rate"], scores["nn_ratio"]]
 
     return compute

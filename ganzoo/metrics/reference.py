@@ -40,10 +40,7 @@ def split_features(evaluator: "ImageEvaluator", datamodule, split: str, feature:
 
     dataset = split_dataset(datamodule, split)
     count = len(dataset) if count is None else count
-    description = {
-        "kind": "split_features", "dataset": type(datamodule).__name__, "fingerprint": dataset_fingerprint(dataset),
-        "split": split, "num_real": count, "feature": feature, "extractor": _describe(evaluator, feature),
-    }  # fmt: skip
+    description = rows_description(evaluator, datamodule, split, feature, count)
     kind = f"rows-{feature}"
     cached = evaluator.cache.load(kind, description) if evaluator.cache.exists(kind, description) else None
     if cached is not None:
@@ -52,6 +49,18 @@ def split_features(evaluator: "ImageEvaluator", datamodule, split: str, feature:
     if world()[0] == 0:
         evaluator.cache.save(kind, description, rows)
     return rows
+
+
+def rows_description(evaluator: "ImageEvaluator", datamodule, split: str, feature: str, count: Optional[int] = None) -> dict:
+    """Everything the rows of :func:`split_features` depend on: the data, the split, the count, the extractor."""
+    from ganzoo.metrics.evaluator import split_dataset
+
+    dataset = split_dataset(datamodule, split)
+    return {
+        "kind": "split_features", "dataset": type(datamodule).__name__, "fingerprint": dataset_fingerprint(dataset),
+        "split": split, "num_real": len(dataset) if count is None else count, "feature": feature,
+        "extractor": _describe(evaluator, feature),
+    }  # fmt: skip
 
 
 def _extract(evaluator: "ImageEvaluator", dataset, count: int, feature: str, device) -> dict[str, Tensor]:
