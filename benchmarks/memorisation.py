@@ -63,11 +63,12 @@ def score(evaluator: ImageEvaluator, sample_fn, data) -> tuple[dict[str, float],
     return values, time.perf_counter() - start
 
 
-def quality_table(args, data, cache_dir: str) -> list[str]:
+def quality_table(args, mnist: MNISTDataModule, cache_dir: str) -> list[str]:
+    data = HeldOutHalf(mnist, args.num)
     evaluator = lambda: ImageEvaluator(METRICS, classifier="mnist", num_fake=args.num, batch_size=500,  # noqa: E731
                                        cache_dir=cache_dir)
     lines = []
-    for name, images in rows(data, args.num, args.sigmas).items():
+    for name, images in rows(mnist, args.num, args.sigmas).items():
         chunks = iter(images.split(500))
         values, seconds = score(evaluator(), lambda n, seed, labels: next(chunks), data)
         lines.append(_row(name, values, seconds))
@@ -122,7 +123,7 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         print(machine(args.threads))
         print(f"copy threshold: the {COPY_QUANTILE:.0%} quantile of the held-out digits' nearest-training distances\n")
-        print("\n".join(quality_table(args, HeldOutHalf(data, args.num), args.cache_dir or scratch)) + "\n")
+        print("\n".join(quality_table(args, data, args.cache_dir or scratch)) + "\n")
         print("\n".join(cost_table(args, data)))
 
 
