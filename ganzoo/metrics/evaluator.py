@@ -79,7 +79,10 @@ class ImageEvaluator:
             ``is`` (InceptionV3); ``fd_classifier`` (Fréchet distance in the domain classifier's
             features), ``classifier_score`` (the Inception Score's formula with it),
             ``class_accuracy`` (conditional GANs: how often a sample shows its requested
-            class), ``stacked_modes`` (Stacked MNIST: modes covered of 1,000, KL to uniform).
+            class), ``stacked_modes`` (Stacked MNIST: modes covered of 1,000, KL to uniform),
+            ``memorisation`` (``_pixels``, ``_inception``: copies of training images, against the
+            train and test splits), ``intra_fd_classifier``, ``intra_fid`` (conditional GANs: FD
+            class by class).
         num_fake: generated images per evaluation.
         num_real: real images from ``split``; ``None`` uses the whole split.
         split: ``train``, ``val`` or ``test``.
