@@ -133,6 +133,7 @@ def check_splits(evaluator: "ImageEvaluator", datamodule) -> None:
     """One line when the data has no held-out split to measure copies against."""
     from ganzoo.metrics.evaluator import split_dataset
 
+    split_dataset(datamodule, TRAIN_SPLIT)  # sets the data up, so that its splits are known
     splits = getattr(datamodule, "splits", None)
     if isinstance(splits, dict) and splits and HELD_OUT_SPLIT not in splits:
         raise ConfigError(f"memorisation compares samples with the {HELD_OUT_SPLIT} split, but "

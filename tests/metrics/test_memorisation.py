@@ -1,5 +1,7 @@
 """Memorisation: a hand-computed case, the chunked search against brute force, and on MNIST copies of
 training digits, noisy copies and held-out digits come apart while FD calls the copies perfect."""
+import types
+
 import pytest
 import torch
 
@@ -62,3 +64,11 @@ def test_copies_noisy_copies_and_held_out_digits_come_apart(mnist, tmp_path):
     # in the bytes themselves the same copies, noise and all, are flagged; the unseen digits are not
     pixels_rate = "copy_rate_pixels_2k_train_test"
     assert copies[pixels_rate] == 1.0 and noisy[2][pixels_rate] > 0.9 and real[pixels_rate] <= 0.03
+
+
+def test_data_without_a_test_split_is_refused_before_any_image_is_drawn():
+    only_train = types.SimpleNamespace(image_shape=(1, 8, 8), num_classes=0, splits={"train": [torch.zeros(1, 8, 8)]})
+    evaluator = ImageEvaluator(["memorisation_pixels"], num_fake=4, use_cache=False)
+    with pytest.raises(ConfigError, match="memorisation compares samples with the test split, but SimpleNamespace has "
+                                          "only train; give it held-out images"):
+        evaluator.prepare(only_train)
