@@ -82,6 +82,7 @@ class ImageMetrics(Callback):
         datamodule = getattr(trainer, "datamodule", None)
         if datamodule is None:
             raise ConfigError("ImageMetrics needs a datamodule (it reads the real images of a split); pass datamodule=...")
+        self.evaluator.check_generator(pl_module)
         self.evaluator.prepare(datamodule)
 
     def _due(self, trainer: Trainer, pl_module: LightningModule) -> bool:

@@ -111,6 +111,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
     datamodule = load_datamodule(args.checkpoint, args.data, args.data_dir, args.imports)
     module = load_generator(args.checkpoint, args.device, args.imports)
     module.sample_from_ema = not args.no_ema
+    evaluator.check_generator(module)
     evaluator.prepare(datamodule)  # every bad setting fails here, before any image is generated
     start = time.perf_counter()
     results = evaluator.evaluate(module_sampler(module), datamodule, module.device)

@@ -81,7 +81,10 @@ class ImageEvaluator:
             ``class_accuracy`` (conditional GANs: how often a sample shows its requested
             class), ``stacked_modes`` (Stacked MNIST: modes covered of 1,000, KL to uniform);
             ``prdc`` and ``prdc_classifier`` (precision, recall, density and coverage in
-            InceptionV3's or the domain classifier's features, :mod:`ganzoo.metrics.prdc`).
+            InceptionV3's or the domain classifier's features, :mod:`ganzoo.metrics.prdc`);
+            ``memorisation`` (``_pixels``, ``_inception``: copies of training images, against the
+            train and test splits), ``intra_fd_classifier``, ``intra_fid`` (conditional GANs: FD
+            class by class).
         num_fake: generated images per evaluation.
         num_real: real images from ``split``; ``None`` uses the whole split.
         split: ``train``, ``val`` or ``test``.
@@ -167,6 +170,16 @@ class ImageEvaluator:
         """Whether a chosen metric needs ``extractor`` (``inception`` or ``classifier``)."""
         return any(METRICS[m].extractor == extractor for m in self.metrics)
 
+    def check_generator(self, module) -> None:
+        """One line when a chosen metric compares classes (``intra_fd_classifier``, ``class_accuracy``) but
+        ``module`` is unconditional (``num_classes`` 0): it cannot be asked for samples of a class."""
+        labelled = [m for m in self.metrics if METRICS[m].labels]
+        if labelled and not getattr(module, "num_classes", 0):
+            raise ConfigError(
+                f"metrics {labelled} need a class-conditional generator, but {type(module).__name__} is unconditional; "
+                "drop them from metrics, or evaluate a ConditionalGAN, ACGAN or ProjectionGAN"
+            )
+
     @property
     def real_count(self) -> int:
         """Real images used (the whole split when ``num_real`` is None); known after :meth:`prepare`."""
@@ -224,6 +237,7 @@ class ImageEvaluator:
             classifier=self._classifier_label(),
             pr_k=self.pr_k,
             dc_k=self.dc_k,
+            classes=int(getattr(datamodule, "num_classes", 0) or 0),
         )
 
     def _classifier_label(self) -> str:
@@ -288,14 +302,15 @@ class ImageEvaluator:
             warnings.filterwarnings("ignore", message=".*degrees of freedom is <= 0")  # the std of one IS split
             for name in self.metrics:
                 metric = METRICS[name]
-                values = metric.compute(MetricInput(self, fake, real.get(metric.real_kind)))
+                given = metric.reference(self, datamodule, device) if metric.reference else real.get(metric.real_kind)
+                values = metric.compute(MetricInput(self, fake, given))
                 out.update(zip(metric.keys(parts), values))
         return out
 
-    def _features(self, images: Tensor) -> dict[str, Tensor]:
-        """The named features (:data:`FEATURES`) the metrics need, of images in [-1, 1] ``(N, C, H, W)``,
-        after rounding them to bytes."""
-        needed = self._needed()
+    def _features(self, images: Tensor, needed: Optional[set[str]] = None) -> dict[str, Tensor]:
+        """The named features (:data:`FEATURES`) the metrics need (or those ``needed``), of images in
+        [-1, 1] ``(N, C, H, W)``, after rounding them to bytes."""
+        needed = self._needed() if needed is None else needed
         pixels = to_uint8(images)
         out = {}
         if self.inception is not None and needed & {"inception_pool", "inception_logits"}:

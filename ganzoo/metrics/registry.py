@@ -20,7 +20,7 @@ everything else the evaluator needs to know about it::
 - ``keys``: the names its values are reported under, from the protocol's parts
   (:class:`KeyParts`): ``fid_10k_train`` is 10,000 generated images against the whole
   training split, ``fid_10k_train5k`` against its first 5,000.
-- ``labels``, ``check``, ``settings``: see :class:`Metric`.
+- ``labels``, ``check``, ``settings``, ``reference``: see :class:`Metric`.
 - the function returns one value per key, in the same order.
 
 Every value comes from torchmetrics' public API (``update``, ``merge_state``, ``compute``)
@@ -63,6 +63,7 @@ class KeyParts:
     classifier: str  #: the domain classifier's name, ``mnist``
     pr_k: int = 3  #: precision and recall's neighbourhood size
     dc_k: int = 5  #: density and coverage's neighbourhood size
+    classes: int = 0  #: the data's classes (0: unlabelled), for per-class keys
 
 
 @dataclass
@@ -94,6 +95,9 @@ class Metric:
             or settings the metric cannot measure; run before any image is generated.
         settings: ``settings(evaluator)``, the evaluator settings its values depend on
             (``{"kid": {"subsets": 100, ...}}``), recorded in the protocol only when it is computed.
+        reference: ``reference(evaluator, datamodule, device)`` gives the real tensors the
+            metric reads as ``run.real``, for real data beyond ``real``'s statistics of the
+            one split (the rows of two splits, labels); it caches them itself.
     """
 
     name: str
@@ -105,6 +109,7 @@ class Metric:
     labels: bool = False
     check: Optional[Callable[["ImageEvaluator", Any], None]] = None
     settings: Optional[Callable[["ImageEvaluator"], dict]] = None
+    reference: Optional[Callable[["ImageEvaluator", Any, Any], dict[str, Tensor]]] = None
 
     @property
     def real_kind(self) -> Optional[str]:
@@ -118,7 +123,7 @@ METRICS: dict[str, Metric] = {}
 
 def register_metric(name: str, *, features: tuple[str, ...], keys: Callable[[KeyParts], list[str]],
                     real: Optional[str] = None, extractor: Optional[str] = None, labels: bool = False, check=None,
-                    settings=None):
+                    settings=None, reference=None):
     """Registers the decorated function as metric ``name`` (see the module docstring)."""
     unknown = [f for f in features if f not in FEATURES]
     if unknown or not features or (real is not None and real not in REAL_STATISTICS):
@@ -129,7 +134,7 @@ def register_metric(name: str, *, features: tuple[str, ...], keys: Callable[[Key
         if name in METRICS:
             raise ConfigError(f"metric {name!r} is already registered; give the new one another name")
         network = extractor or FEATURES[features[0]]
-        METRICS[name] = Metric(name, fn, tuple(features), real, keys, network, labels, check, settings)
+        METRICS[name] = Metric(name, fn, tuple(features), real, keys, network, labels, check, settings, reference)
         return fn
 
     return register
@@ -314,3 +319,33 @@ def prdc(run: MetricInput) -> list[float]:
 def prdc_classifier(run: MetricInput) -> list[float]:
     """Precision, recall, density and coverage in the domain classifier's penultimate features."""
     return _prdc(run, "classifier_features")
+
+
+# memorisation (ganzoo.metrics.memorisation): copies of training images, against the whole train and test splits
+def _register_memorisation(name: str, feature: str, space: Callable[[KeyParts], str]) -> None:
+    from ganzoo.metrics.memorisation import COPY_QUANTILE, check_splits, memorisation_values, train_and_held_out
+
+    keys = lambda p: [f"{kind}_{space(p)}_{p.fake}_train_test" for kind in ("copy_rate", "nn_ratio")]  # noqa: E731
+    settings = lambda evaluator: {"memorisation": {  # noqa: E731
+        "train": "every image of the train split", "held_out": "every image of the test split",
+        "copy_quantile": COPY_QUANTILE, "distance": "euclidean, to the nearest training image"}}
+    register_metric(name, features=(feature,), keys=keys, check=check_splits, settings=settings,
+                    reference=train_and_held_out(feature))(memorisation_values(feature))
+
+
+_register_memorisation("memorisation", "classifier_features", lambda p: p.classifier)
+_register_memorisation("memorisation_pixels", "pixels", lambda p: "pixels")
+_register_memorisation("memorisation_inception", "inception_pool", lambda p: f"inception{p.dims}{p.aa}")
+
+
+# intra-class Fréchet distance (ganzoo.metrics.intra_class): conditional generators, class by class
+def _register_intra_class(name: str, feature: str, prefix: Callable[[KeyParts], str]) -> None:
+    from ganzoo.metrics.intra_class import check_conditional_data, intra_class_values, labelled_real
+
+    keys = lambda p: [prefix(p)] + [f"{prefix(p)}_class{c}" for c in range(p.classes)]  # noqa: E731
+    register_metric(name, features=(feature,), keys=keys, labels=True, check=check_conditional_data,
+                    reference=labelled_real(feature))(intra_class_values(feature))
+
+
+_register_intra_class("intra_fd_classifier", "classifier_features", lambda p: f"intra_fd_{p.classifier}_{p.fake}_{p.real}")
+_register_intra_class("intra_fid", "inception_pool", lambda p: f"intra_fid{p.dims}_{p.fake}_{p.real}{p.aa}")

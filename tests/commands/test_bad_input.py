@@ -118,6 +118,8 @@ CASES = {
     "evaluate-num-fake-0": Case(["evaluate", "{dcgan_ckpt}", "--num_fake", "0"], ("--num_fake", "'0'")),
     "evaluate-output-unwritable": Case(["evaluate", "{dcgan_ckpt}", "--output", "{a_file}/metrics.json"],
                                        ("--output", "cannot be written")),
+    "evaluate-intra-fd-unconditional": Case(["evaluate", "{dcgan_ckpt}", "--metrics", "intra_fd_classifier",
+                                             "--classifier", "digits"], ("['intra_fd_classifier']", "DCGAN is unconditional")),
     "train-classifier-out-unwritable": Case(["train-classifier", "--data", "digits", "--out", "{a_file}/c.pt"],
                                             ("--out", "cannot be written")),
     "train-classifier-lr-nan": Case(["train-classifier", "--data", "digits", "--out", "{tmp}/c.pt", "--lr", "nan"],
