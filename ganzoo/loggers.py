@@ -166,7 +166,7 @@ def log_video(trainer: Trainer, key: str, path: Path) -> None:
     Logged at the step of :func:`log_image`, so it sits on the x axis of the run's last pictures.
     Other loggers have no place for videos: the file in the run directory is the record.
     """
-    step = compat.batches_that_stepped(trainer)
+    step = generator_step(trainer)
     for logger in trainer.loggers:
         if isinstance(logger, LightningWandbLogger):
             logger.log_video(key=key, videos=[str(path)], step=step)
