@@ -10,7 +10,7 @@ from jsonargparse import Namespace
 from metric_helpers import TinyFeatures
 from wandb_offline import read_offline_run
 
-from ganzoo import ImageMetrics
+from ganzoo import ImageMetrics, WandbLogger
 from ganzoo.cli import main
 from ganzoo.commands.resumed_run import continue_run
 
@@ -136,3 +136,9 @@ def test_no_run_is_continued_from_a_checkpoint_outside_a_run_directory(tmp_path,
     trainer = logger_config("ganzoo.TensorBoardLogger")
     ckpt = earlier_run(tmp_path / "runs" / "ganzoo" / "version_3", "ganzoo.TensorBoardLogger", name="ganzoo")
     assert continue_run(trainer, str(ckpt)) is not None and trainer.logger.init_args.version == "version_3"
+
+
+def test_the_cli_s_resume_none_leaves_lightning_s_resume_allow(tmp_path):
+    """jsonargparse passes every option of the logger, ``resume: null`` too; a run named by ``id`` then still resumes."""
+    assert WandbLogger(save_dir=str(tmp_path), id="ab12cd", resume=None)._wandb_init["resume"] == "allow"
+    assert WandbLogger(save_dir=str(tmp_path), resume="must")._wandb_init["resume"] == "must"
