@@ -35,14 +35,16 @@ def digits_fit(save_dir, g_steps, *extra):
 
 
 @pytest.mark.slow
-def test_a_fit_resumed_from_last_ckpt_continues_its_wandb_run_in_its_directory(tmp_path, monkeypatch, capsys):
+def test_a_fit_resumed_from_last_ckpt_continues_its_wandb_run_in_its_directory(tmp_path, monkeypatch, capsys, recwarn):
     monkeypatch.setenv("WANDB_MODE", "offline")
     digits_fit(tmp_path, 4)
     (run_id,) = [path.name for path in (tmp_path / "ganzoo").iterdir()]
     run_dir = tmp_path / "ganzoo" / run_id
+    recwarn.clear()
     digits_fit(tmp_path, 8, f"--ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}")
 
     assert f"ganzoo: continuing the run of {run_dir}/" in capsys.readouterr().out
+    assert not [w for w in recwarn if "exists and is not empty" in str(w.message)]  # its checkpoints are its own
     assert [path.name for path in (tmp_path / "ganzoo").iterdir()] == [run_id]  # no second run directory
     # offline, W&B writes each part into its own folder, both of the one run id (`wandb sync` uploads them as one run)
     parts = sorted((tmp_path / "wandb").glob("offline-run-*"))
