@@ -166,7 +166,7 @@ def log_video(trainer: Trainer, key: str, path: Path) -> None:
     Logged at the step of :func:`log_image`, so it sits on the x axis of the run's last pictures.
     Other loggers have no place for videos: the file in the run directory is the record.
     """
-    step = compat.batches_that_stepped(trainer)
+    step = generator_step(trainer)
     for logger in trainer.loggers:
         if isinstance(logger, LightningWandbLogger):
             logger.log_video(key=key, videos=[str(path)], step=step)
@@ -227,6 +227,8 @@ class WandbLogger(LightningWandbLogger):
         Path(save_dir).mkdir(parents=True, exist_ok=True)  # wandb falls back to a temp dir when it is missing
         # Lightning's own step key and x axis stay for these: a prefix, and TensorBoard syncing.
         self._g_step_axis = not kwargs.get("prefix") and not kwargs.get("sync_tensorboard")
+        if "resume" in kwargs and kwargs["resume"] is None:  # the CLI passes every option: keep Lightning's "allow"
+            del kwargs["resume"]
         super().__init__(name=name, save_dir=save_dir, project=project, offline=offline, log_model=log_model, **kwargs)
         if self._wandb_init.get("anonymous") is None:  # wandb >= 0.2x warns about the setting even when unset
             self._wandb_init.pop("anonymous", None)

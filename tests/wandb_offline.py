@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -40,6 +41,20 @@ def records(path: Path) -> Iterator[wandb_internal_pb2.Record]:
             yield record
 
 
+def wait_for_exit(path: Path, timeout: float = 60.0) -> None:
+    """Waits until the run file holds its exit record: wandb-core (0.31) writes an offline run's file
+    after ``run.finish()`` has returned, so right after a run it may hold only its header."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if any(record.WhichOneof("record_type") == "exit" for record in records(path)):
+                return
+        except Exception:  # a record still being written does not parse yet
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{path} holds no exit record {timeout:.0f} s after the run finished")
+
+
 def _key(item) -> str:
     return item.key or "/".join(item.nested_key)
 
@@ -47,6 +62,7 @@ def _key(item) -> str:
 def read_offline_run(run_dir: Path) -> dict:
     """``{"config": {key: value}, "history": [{key: value}], "summary": {key: value}}`` of an offline run directory."""
     (path,) = Path(run_dir).glob("run-*.wandb")
+    wait_for_exit(path)
     run = {"config": {}, "history": [], "summary": {}}
     for record in records(path):
         kind = record.WhichOneof("record_type")

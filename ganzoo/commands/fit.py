@@ -18,6 +18,7 @@ from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from ganzoo import compat
@@ -32,7 +33,8 @@ from ganzoo.checkpoint_loading import (
     trusted_modules_of_config,
 )
 from ganzoo.cli_errors import one_line_parse_error
-from ganzoo.commands.quiet import quiet_upstream, quiet_wandb
+from ganzoo.commands.quiet import quiet_continued_run, quiet_upstream, quiet_wandb
+from ganzoo.commands.resumed_run import continue_run
 from ganzoo.errors import ConfigError, check_number
 from ganzoo.loggers import check_tensorboard, claim_directory, claim_on_rank_zero, release_directory, run_dir
 from ganzoo.modules.checks import check_checkpoint_fits
@@ -217,6 +219,18 @@ class GANZooCLI(LightningCLI):
             config.trainer.max_epochs = -1
         check_trainer_settings(config.trainer)
         _no_hp_metric(config.trainer, getattr(self, "_argv", []))
+        if self.subcommand == "fit":
+            self._continue_resumed_run(config)
+
+    def _continue_resumed_run(self, config) -> None:
+        """A fit resumed from a checkpoint in a run's directory continues that run (:mod:`ganzoo.commands.resumed_run`)."""
+        continued = continue_run(config.trainer, config.get("ckpt_path"))
+        if continued is None:
+            return
+        if rank_zero_only.rank == 0:
+            print(f"ganzoo: continuing the run of {continued}/, where --ckpt_path lies (another id or name starts a new run)")
+        if not config.get("verbose"):
+            self._quiet.enter_context(quiet_continued_run())
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
         config = self._subcommand_config()

@@ -62,6 +62,18 @@ def quiet_upstream() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def quiet_continued_run() -> Iterator[None]:
+    """Hides Lightning's "Checkpoint directory ... exists and is not empty" in a fit that continues its run.
+
+    That fit resumes from a checkpoint in the directory (:mod:`ganzoo.commands.resumed_run`):
+    the earlier checkpoints there are the run's own, which it goes on writing beside.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty", category=UserWarning)
+        yield
+
+
 def quiet_wandb(loggers: Iterable) -> None:
     """Asks each W&B logger that has not started its run for ``quiet`` W&B output.
 
