@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import lightning
+import lightning.pytorch as pl
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,3 +95,18 @@ def collect(
             else:
                 missing.append(result_file.name)
     return results, missing
+
+
+class Clock(pl.Callback):
+    """Times a Trainer's batches: ``first`` at the first batch's start, ``last`` at the latest batch's end."""
+
+    def __init__(self):
+        self.first: Optional[float] = None
+        self.last: Optional[float] = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if self.first is None:
+            self.first = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.last = time.perf_counter()

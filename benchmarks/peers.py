@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine  # noqa: E402
+from _common import ROOT, Clock, machine  # noqa: E402
 
 from ganzoo import DCGANDiscriminator, DCGANGenerator, Gaussian1D, GANModule, MLPDiscriminator, MLPGenerator, MNISTDataModule  # noqa: E402
 from ganzoo.argparsing import dashed, respell  # noqa: E402
@@ -85,21 +85,6 @@ def gaussian_loader(args) -> DataLoader:
     data = Gaussian1D(batch_size=args.batch_size)
     data.setup("fit")
     return data.train_dataloader()
-
-
-class Clock(pl.Callback):
-    """Times a Trainer's batches: ``first`` at the first batch's start, ``last`` at the latest batch's end."""
-
-    def __init__(self):
-        self.first: Optional[float] = None
-        self.last: Optional[float] = None
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if self.first is None:
-            self.first = time.perf_counter()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self.last = time.perf_counter()
 
 
 def make_logger(kind: str, save_dir: str):
