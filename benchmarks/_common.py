@@ -98,15 +98,58 @@ def collect(
 
 
 class Clock(pl.Callback):
-    """Times a Trainer's batches: ``first`` at the first batch's start, ``last`` at the latest batch's end."""
+    """Times a Trainer's batches: ``first`` at the start of the batch after the first ``skip`` ones (say
+    while torch.compile compiles), ``last`` at the latest batch's end."""
 
-    def __init__(self):
+    def __init__(self, skip: int = 0):
+        self.skip = skip
+        self.seen = 0
         self.first: Optional[float] = None
         self.last: Optional[float] = None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if self.first is None:
+        if self.first is None and self.seen == self.skip:
             self.first = time.perf_counter()
+        self.seen += 1
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self.last = time.perf_counter()
+
+
+def timed_fit(model: pl.LightningModule, data, g_steps: int, skip: int = 0) -> tuple[float, float]:
+    """Fits a GANModule for ``skip + g_steps`` G steps on the CPU, no logger; returns the seconds of the last
+    ``g_steps`` batches and the seconds from the call of ``fit`` to the first of them (set-up, compilation).
+    ``data`` is a datamodule or a training loader."""
+    clock = Clock(skip)
+    trainer = pl.Trainer(
+        accelerator="cpu", devices=1, max_epochs=-1, max_steps=(skip + g_steps) * model.optimizer_steps_per_g_step,
+        logger=False, callbacks=[clock],
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+    )  # fmt: skip
+    start = time.perf_counter()
+    if isinstance(data, pl.LightningDataModule):
+        trainer.fit(model, datamodule=data)
+    else:
+        trainer.fit(model, train_dataloaders=data)
+    return clock.last - clock.first, clock.first - start
+
+
+def quiet() -> None:
+    """Silences Lightning's info lines and warnings (a benchmark prints its table only)."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def median_table(results: dict[str, list[float]], reference: str, scale: float, unit: str) -> None:
+    """A Markdown table of each row's median ``scale / seconds`` (``unit``), min and max, and its ratio to ``reference``."""
+    ref = statistics.median(scale / s for s in results[reference])
+    print(f"| variant | {unit} (median) | min | max | ratio to {reference} |")
+    print("|---|---|---|---|---|")
+    for name, seconds in results.items():
+        rates = [scale / s for s in seconds]
+        median = statistics.median(rates)
+        print(f"| {name} | {median:.0f} | {min(rates):.0f} | {max(rates):.0f} | {median / ref:.3f} |")
