@@ -22,7 +22,9 @@ MNIST training loader, or the quick start's Gaussian), interleaved in one run
   the same tutorial loop.
 
 Each ganzoo and Lightning row runs once with ``logger=False`` and once per logger in
-``--loggers`` (CSV: Lightning's ``CSVLogger``; TensorBoard: ``TensorBoardLogger``).
+``--loggers`` (CSV: Lightning's ``CSVLogger``; TensorBoard: ``TensorBoardLogger``); in
+``dcgan`` and ``mlp`` one more ganzoo row takes the same batches gathered by index
+(the datamodules' ``on_device``) instead of through the DataLoader the others share.
 Two clocks: ``loop`` times the first batch to the last (the training itself), ``fit``
 times from the call of ``trainer.fit`` (or the loop function) to the last batch, so it
 also holds the start-up (the loggers' hyperparameters, the Trainer's setup). Images per
@@ -41,12 +43,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import logging
 import statistics
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, Clock, machine  # noqa: E402
+from _common import ROOT, Clock, machine, quiet  # noqa: E402
 
 from ganzoo import DCGANDiscriminator, DCGANGenerator, Gaussian1D, GANModule, MLPDiscriminator, MLPGenerator, MNISTDataModule  # noqa: E402
 from ganzoo.argparsing import dashed, respell  # noqa: E402
@@ -74,15 +74,16 @@ def load_example(path: Path):
     return module
 
 
-def mnist_loader(args) -> DataLoader:
-    """Shuffled MNIST training batches ``(images (N, 1, 28, 28) in [-1, 1], labels (N,))``, the same for every loop."""
-    data = MNISTDataModule(data_dir=args.data_dir, batch_size=args.batch_size)
+def mnist_loader(args, on_device: bool = False) -> DataLoader:
+    """Shuffled MNIST training batches ``(images (N, 1, 28, 28) in [-1, 1], labels (N,))``, the same for every loop
+    (``on_device``: the same batches gathered by index, without a DataLoader)."""
+    data = MNISTDataModule(data_dir=args.data_dir, batch_size=args.batch_size, on_device=on_device)
     data.setup("fit")
     return data.train_dataloader()
 
 
-def gaussian_loader(args) -> DataLoader:
-    data = Gaussian1D(batch_size=args.batch_size)
+def gaussian_loader(args, on_device: bool = False) -> DataLoader:
+    data = Gaussian1D(batch_size=args.batch_size, on_device=on_device)
     data.setup("fit")
     return data.train_dataloader()
 
@@ -171,16 +172,19 @@ def lightning_gan_rows(args, notes: set[str]) -> dict[tuple[str, str], Callable[
     return rows
 
 
-def loop_rows(args, notes: set[str], networks, loader, latent: int) -> dict[tuple[str, str], Callable[[], tuple[float, float]]]:
-    """The tutorial loop and GANModule (per logger) on ``networks()``: a fresh (G, D) each run."""
+def loop_rows(args, notes: set[str], networks, loaders, latent: int) -> dict[tuple[str, str], Callable[[], tuple[float, float]]]:
+    """The tutorial loop and GANModule (per logger, and with its data ``on_device``) on ``networks()``: a fresh
+    (G, D) each run. ``loaders(on_device)`` gives the training batches."""
+    loader, gathered = loaders(False), loaders(True)
 
-    def ganzoo(logger):
+    def ganzoo(logger, batches=loader):
         g, d = networks()
-        return trainer_run(GANModule(g, d, latent_dim=latent, prior="normal"), loader, args, logger, notes)
+        return trainer_run(GANModule(g, d, latent_dim=latent, prior="normal"), batches, args, logger, notes)
 
     rows = {("PyTorch DCGAN tutorial loop (by hand)", "none"): lambda: tutorial_loop(*networks(), loader, latent, args.steps)}
     for logger in args.loggers:
         rows["ganzoo GANModule", logger] = lambda lg=logger: ganzoo(lg)
+    rows["ganzoo GANModule, data on_device", "none"] = lambda: ganzoo("none", gathered)
     return rows
 
 
@@ -193,12 +197,13 @@ def workload(name: str, args, notes: set[str]) -> tuple[str, dict]:
         def networks():
             return DCGANGenerator(args.latent_dim, (1, 28, 28), args.width), DCGANDiscriminator((1, 28, 28), args.width)
         return (f"DCGAN 28 px, widths {args.width}, MNIST, latent {args.latent_dim}"), loop_rows(
-            args, notes, networks, mnist_loader(args), args.latent_dim)
+            args, notes, networks, lambda on_device: mnist_loader(args, on_device), args.latent_dim)
     mlp = (args.mlp_width, args.mlp_width)
 
     def networks():
         return MLPGenerator(8, (1,), mlp), MLPDiscriminator((1,), mlp)
-    return f"the quick start's MLPs {mlp} on Gaussian1D, latent 8", loop_rows(args, notes, networks, gaussian_loader(args), 8)
+    return f"the quick start's MLPs {mlp} on Gaussian1D, latent 8", loop_rows(
+        args, notes, networks, lambda on_device: gaussian_loader(args, on_device), 8)
 
 
 def print_table(title: str, results: dict, reference: Callable[[str], tuple[str, str]], args) -> None:
@@ -233,9 +238,7 @@ def main() -> None:
     if "lightning-gan" in args.workloads and args.lightning_example is None:
         parser.error("the lightning-gan workload needs --lightning_example PATH (generative_adversarial_net.py)")
     torch.set_num_threads(args.threads)
-    warnings.filterwarnings("ignore")
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    quiet()
 
     notes: set[str] = set()
     for name in args.workloads:
@@ -245,6 +248,7 @@ def main() -> None:
             for key, run in rows.items():
                 torch.manual_seed(0)
                 results[key].append(run())
+                print(f"{key[0]}, logger {key[1]}: {results[key][-1][0]:.2f} s in the loop", file=sys.stderr, flush=True)
         first = next(iter(rows))[0]  # the reference: the example with the same logger, or the tutorial loop
         print_table(title, results, lambda logger: (first, logger if name == "lightning-gan" else "none"), args)
     for note in sorted(notes):
