@@ -97,29 +97,39 @@ def collect(
     return results, missing
 
 
+def now() -> tuple[float, float]:
+    """Wall-clock seconds and this process's CPU seconds. On a machine shared with other jobs the CPU
+    time of a one-thread run barely depends on their load, where the wall-clock time doubles."""
+    return time.perf_counter(), time.process_time()
+
+
 class Clock(pl.Callback):
     """Times a Trainer's batches: ``first`` at the start of the batch after the first ``skip`` ones (say
-    while torch.compile compiles), ``last`` at the latest batch's end."""
+    while torch.compile compiles), ``last`` at the latest batch's end, each as :func:`now`."""
 
     def __init__(self, skip: int = 0):
         self.skip = skip
         self.seen = 0
-        self.first: Optional[float] = None
-        self.last: Optional[float] = None
+        self.first: Optional[tuple[float, float]] = None
+        self.last: Optional[tuple[float, float]] = None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if self.first is None and self.seen == self.skip:
-            self.first = time.perf_counter()
+            self.first = now()
         self.seen += 1
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self.last = time.perf_counter()
+        self.last = now()
+
+    def seconds(self) -> tuple[float, float]:
+        """Wall-clock and CPU seconds from ``first`` to ``last``."""
+        return self.last[0] - self.first[0], self.last[1] - self.first[1]
 
 
-def timed_fit(model: pl.LightningModule, data, g_steps: int, skip: int = 0) -> tuple[float, float]:
-    """Fits a GANModule for ``skip + g_steps`` G steps on the CPU, no logger; returns the seconds of the last
-    ``g_steps`` batches and the seconds from the call of ``fit`` to the first of them (set-up, compilation).
-    ``data`` is a datamodule or a training loader."""
+def timed_fit(model: pl.LightningModule, data, g_steps: int, skip: int = 0) -> tuple[float, float, float]:
+    """Fits a GANModule for ``skip + g_steps`` G steps on the CPU, no logger; returns the wall-clock and the CPU
+    seconds of the last ``g_steps`` batches and the wall-clock seconds from the call of ``fit`` to the first
+    of them (set-up, compilation). ``data`` is a datamodule or a training loader."""
     clock = Clock(skip)
     trainer = pl.Trainer(
         accelerator="cpu", devices=1, max_epochs=-1, max_steps=(skip + g_steps) * model.optimizer_steps_per_g_step,
@@ -131,7 +141,7 @@ def timed_fit(model: pl.LightningModule, data, g_steps: int, skip: int = 0) -> t
         trainer.fit(model, datamodule=data)
     else:
         trainer.fit(model, train_dataloaders=data)
-    return clock.last - clock.first, clock.first - start
+    return (*clock.seconds(), clock.first[0] - start)
 
 
 def quiet() -> None:
@@ -144,12 +154,19 @@ def quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def median_table(results: dict[str, list[float]], reference: str, scale: float, unit: str) -> None:
-    """A Markdown table of each row's median ``scale / seconds`` (``unit``), min and max, and its ratio to ``reference``."""
-    ref = statistics.median(scale / s for s in results[reference])
-    print(f"| variant | {unit} (median) | min | max | ratio to {reference} |")
+def median_table(results: dict[str, list[tuple[float, float]]], reference: str, scale: float, unit: str) -> None:
+    """A Markdown table of each row's median ``scale / seconds`` (``unit``) by the wall clock and per CPU second,
+    each with its ratio to ``reference``; ``results`` holds ``(wall, cpu)`` seconds per run."""
+    def rates(name: str, clock: int) -> list[float]:
+        return [scale / run[clock] for run in results[name]]
+
+    refs = [statistics.median(rates(reference, clock)) for clock in (0, 1)]
+    print(f"| variant | {unit}, wall clock (median; min-max) | ratio | {unit} per CPU second (median; min-max) | ratio |")
     print("|---|---|---|---|---|")
-    for name, seconds in results.items():
-        rates = [scale / s for s in seconds]
-        median = statistics.median(rates)
-        print(f"| {name} | {median:.0f} | {min(rates):.0f} | {max(rates):.0f} | {median / ref:.3f} |")
+    for name in results:
+        cells = []
+        for clock in (0, 1):
+            values = rates(name, clock)
+            median = statistics.median(values)
+            cells.append(f"{median:.0f} ({min(values):.0f}-{max(values):.0f}) | {median / refs[clock]:.3f}")
+        print(f"| {name} | {' | '.join(cells)} |")

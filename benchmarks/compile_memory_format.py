@@ -37,7 +37,7 @@ VARIANTS = {
 }
 
 
-def run(workload: str, options: dict, args) -> tuple[float, float]:
+def run(workload: str, options: dict, args) -> tuple[float, float, float]:
     torch.manual_seed(0)
     if workload == "mlp":
         model = VanillaGAN(data_shape=[1], latent_dim=8, prior="uniform", g_hidden_dims=[64, 64],
@@ -68,8 +68,8 @@ def main() -> None:
         before = {name: [] for name in names}
         for _ in range(args.repeats):
             for name in names:
-                seconds, start = run(workload, VARIANTS[name], args)
-                timed[name].append(seconds)
+                wall, cpu, start = run(workload, VARIANTS[name], args)
+                timed[name].append((wall, cpu))
                 before[name].append(start)
         steps = args.steps * (10 if workload == "mlp" else 1)
         batch = 256 if workload == "mlp" else args.batch_size

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, median_table, quiet, timed_fit  # noqa: E402
+from _common import ROOT, machine, median_table, now, quiet, timed_fit  # noqa: E402
 
 from ganzoo import DCGAN, Gaussian1D, MNISTDataModule, VanillaGAN  # noqa: E402
 from ganzoo.argparsing import dashed, respell  # noqa: E402
@@ -42,23 +41,24 @@ def model(workload: str, args):
     return DCGAN(data_shape=(1, 28, 28), latent_dim=100, g_width=args.width, d_width=args.width)
 
 
-def data_only(workload: str, on_device: bool, args) -> float:
-    """Seconds to draw ``args.batches`` training batches."""
+def data_only(workload: str, on_device: bool, args) -> tuple[float, float]:
+    """Wall-clock and CPU seconds to draw ``args.batches`` training batches."""
     data = datamodule(workload, on_device, args)
     data.setup("fit")
-    start, drawn = time.perf_counter(), 0
+    start, drawn = now(), 0
     loader = data.train_dataloader()  # one loader across epochs, as a Trainer keeps it
     while drawn < args.batches:
         for _ in loader:
             drawn += 1
             if drawn == args.batches:
                 break
-    return time.perf_counter() - start
+    end = now()
+    return end[0] - start[0], end[1] - start[1]
 
 
-def training(workload: str, on_device: bool, args) -> float:
+def training(workload: str, on_device: bool, args) -> tuple[float, float]:
     torch.manual_seed(0)
-    return timed_fit(model(workload, args), datamodule(workload, on_device, args), args.steps, args.skip)[0]
+    return timed_fit(model(workload, args), datamodule(workload, on_device, args), args.steps, args.skip)[:2]
 
 
 def main() -> None:

@@ -25,9 +25,11 @@ Each ganzoo and Lightning row runs once with ``logger=False`` and once per logge
 ``--loggers`` (CSV: Lightning's ``CSVLogger``; TensorBoard: ``TensorBoardLogger``); in
 ``dcgan`` and ``mlp`` one more ganzoo row takes the same batches gathered by index
 (the datamodules' ``on_device``) instead of through the DataLoader the others share.
-Two clocks: ``loop`` times the first batch to the last (the training itself), ``fit``
-times from the call of ``trainer.fit`` (or the loop function) to the last batch, so it
-also holds the start-up (the loggers' hyperparameters, the Trainer's setup). Images per
+Three clocks: ``loop`` times the first batch to the last (the training itself) by the wall
+clock, ``CPU`` the same in this process's CPU time (on a machine shared with other jobs it
+barely moves with their load, where wall-clock times do), ``whole fit`` from the call of
+``trainer.fit`` (or the loop function) to the last batch, so it also holds the start-up
+(the loggers' hyperparameters, the Trainer's setup). Images per
 second = G steps x batch / seconds; the median over ``--repeats`` runs, and the ratio
 of each row to the workload's reference (the Lightning example with the same logger;
 the tutorial loop).
@@ -56,7 +58,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, Clock, machine, quiet  # noqa: E402
+from _common import ROOT, Clock, machine, now, quiet  # noqa: E402
 
 from ganzoo import DCGANDiscriminator, DCGANGenerator, Gaussian1D, GANModule, MLPDiscriminator, MLPGenerator, MNISTDataModule  # noqa: E402
 from ganzoo.argparsing import dashed, respell  # noqa: E402
@@ -96,9 +98,9 @@ def make_logger(kind: str, save_dir: str):
     return False
 
 
-def trainer_run(model: pl.LightningModule, loader, args, logger: str, notes: set[str]) -> tuple[float, float]:
-    """Fits ``model`` for ``args.steps`` G steps (two optimizer steps each, in both modules);
-    returns ``(loop seconds, fit seconds)``."""
+def trainer_run(model: pl.LightningModule, loader, args, logger: str, notes: set[str]) -> tuple[float, float, float]:
+    """Fits ``model`` for ``args.steps`` G steps (two optimizer steps each, in both modules); returns the
+    seconds of the loop by the wall clock and in CPU time, and the wall-clock seconds of the whole fit."""
     clock = Clock()
     with tempfile.TemporaryDirectory() as save_dir:
         trainer = pl.Trainer(
@@ -106,27 +108,27 @@ def trainer_run(model: pl.LightningModule, loader, args, logger: str, notes: set
             callbacks=[clock], enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
             limit_val_batches=0, log_every_n_steps=50,
         )  # fmt: skip
-        start = time.perf_counter()
+        start = now()
         try:
             trainer.fit(model, train_dataloaders=loader)
         except AttributeError as err:  # the example's epoch-end image grid, which needs TensorBoard
             if "add_image" not in str(err) or clock.last is None:
                 raise
             notes.add(f"the example's on_train_epoch_end failed after the timed steps with a {logger} logger: {err}")
-    return clock.last - clock.first, clock.last - start
+    return (*clock.seconds(), clock.last[0] - start[0])
 
 
-def tutorial_loop(generator: torch.nn.Module, discriminator: torch.nn.Module, loader, latent: int, steps: int) -> tuple[float, float]:
+def tutorial_loop(generator: torch.nn.Module, discriminator: torch.nn.Module, loader, latent: int, steps: int) -> tuple[float, float, float]:
     """PyTorch's DCGAN tutorial loop (its algorithm, our words; see the module's docstring), on D's raw
     scores with ``binary_cross_entropy_with_logits`` instead of a sigmoid and ``BCELoss``."""
-    start = time.perf_counter()
+    start = now()
     g_opt = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     first = None
     done = 0
     while done < steps:
         for batch in loader:
-            first = first or time.perf_counter()
+            first = first or now()
             real = batch[0] if isinstance(batch, (list, tuple)) else batch
             ones, zeros = torch.ones(real.shape[0]), torch.zeros(real.shape[0])
             discriminator.zero_grad()
@@ -149,8 +151,8 @@ def tutorial_loop(generator: torch.nn.Module, discriminator: torch.nn.Module, lo
             done += 1
             if done == steps:
                 break
-    end = time.perf_counter()
-    return end - first, end - start
+    end = now()
+    return end[0] - first[0], end[1] - first[1], end[0] - start[0]
 
 
 def lightning_gan_rows(args, notes: set[str]) -> dict[tuple[str, str], Callable[[], tuple[float, float]]]:
@@ -207,17 +209,17 @@ def workload(name: str, args, notes: set[str]) -> tuple[str, dict]:
 
 
 def print_table(title: str, results: dict, reference: Callable[[str], tuple[str, str]], args) -> None:
-    """One Markdown table: each row's median images per second on both clocks, and its ratio to ``reference(logger)``."""
+    """One Markdown table: each row's median images per second on the three clocks, and its ratio to ``reference(logger)``."""
     print(f"\n### {title}\nbatch {args.batch_size}, {args.steps} G steps per run, median of {args.repeats} interleaved runs\n")
-    print("| loop | logger | images/s, loop | images/s, whole fit | ratio, loop | ratio, whole fit |")
-    print("|---|---|---|---|---|---|")
+    print("| loop | logger | images/s, loop | ratio | images per CPU second, loop | ratio | images/s, whole fit | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
     for (row, logger), runs in results.items():
         cells = []
-        for clock in (0, 1):
+        for clock in (0, 1, 2):
             rate = statistics.median(args.steps * args.batch_size / run[clock] for run in runs)
             ref_rate = statistics.median(args.steps * args.batch_size / run[clock] for run in results[reference(logger)])
-            cells.append((rate, rate / ref_rate))
-        print(f"| {row} | {logger} | {cells[0][0]:.0f} | {cells[1][0]:.0f} | {cells[0][1]:.3f} | {cells[1][1]:.3f} |")
+            cells.append(f"{rate:.0f} | {rate / ref_rate:.3f}")
+        print(f"| {row} | {logger} | {' | '.join(cells)} |")
 
 
 def main() -> None:
@@ -226,34 +228,37 @@ def main() -> None:
     parser.add_argument("--workloads", nargs="+", choices=("lightning-gan", "dcgan", "mlp"), default=["lightning-gan", "dcgan", "mlp"])
     parser.add_argument("--loggers", nargs="+", choices=LOGGERS, default=["none", "csv"])
     parser.add_argument("--data_dir", default=str(ROOT.parent / "shared" / "data"), help="where MNIST lies")
-    parser.add_argument("--steps", type=int, default=100, help="generator steps per run")
+    parser.add_argument("--steps", type=int, default=40, help="generator steps per run (lightning-gan, dcgan)")
+    parser.add_argument("--mlp_steps", type=int, default=1000, help="generator steps per run of the mlp workload")
     parser.add_argument("--repeats", type=int, default=3, help="runs per loop; medians are reported")
     parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--latent_dim", type=int, default=100, help="100, the example's and the tutorial's")
     parser.add_argument("--width", type=int, default=32, help="DCGAN: g_width = d_width")
     parser.add_argument("--mlp_width", type=int, default=64, help="mlp: hidden width of both layers")
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(respell(sys.argv[1:], dashed("--lightning_example", "--data_dir", "--batch_size",
-                                                          "--latent_dim", "--mlp_width")))  # fmt: skip
-    if "lightning-gan" in args.workloads and args.lightning_example is None:
+    options = parser.parse_args(respell(sys.argv[1:], dashed("--lightning_example", "--data_dir", "--batch_size",
+                                                             "--latent_dim", "--mlp_width", "--mlp_steps")))  # fmt: skip
+    if "lightning-gan" in options.workloads and options.lightning_example is None:
         parser.error("the lightning-gan workload needs --lightning_example PATH (generative_adversarial_net.py)")
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(options.threads)
     quiet()
 
     notes: set[str] = set()
     for name in args.workloads:
+        args = argparse.Namespace(**{**vars(options), "steps": options.mlp_steps if name == "mlp" else options.steps})
         title, rows = workload(name, args, notes)
         results = {key: [] for key in rows}
         for _ in range(args.repeats):
             for key, run in rows.items():
                 torch.manual_seed(0)
                 results[key].append(run())
-                print(f"{key[0]}, logger {key[1]}: {results[key][-1][0]:.2f} s in the loop", file=sys.stderr, flush=True)
+                print(f"{key[0]}, logger {key[1]}: {results[key][-1][0]:.2f} s in the loop, {results[key][-1][1]:.2f} s of CPU",
+                      file=sys.stderr, flush=True)
         first = next(iter(rows))[0]  # the reference: the example with the same logger, or the tutorial loop
         print_table(title, results, lambda logger: (first, logger if name == "lightning-gan" else "none"), args)
     for note in sorted(notes):
         print(f"\nNote: {note}")
-    print(f"\n{machine(args.threads)}")
+    print(f"\n{machine(options.threads)}")
 
 
 if __name__ == "__main__":
