@@ -118,9 +118,13 @@ def trainer_run(model: pl.LightningModule, loader, args, logger: str, notes: set
     return (*clock.seconds(), clock.last[0] - start[0])
 
 
-def tutorial_loop(generator: torch.nn.Module, discriminator: torch.nn.Module, loader, latent: int, steps: int) -> tuple[float, float, float]:
+def tutorial_loop(
+    generator: torch.nn.Module, discriminator: torch.nn.Module, loader, latent: int, steps: int, freeze_d: bool = False
+) -> tuple[float, float, float]:
     """PyTorch's DCGAN tutorial loop (its algorithm, our words; see the module's docstring), on D's raw
-    scores with ``binary_cross_entropy_with_logits`` instead of a sigmoid and ``BCELoss``."""
+    scores with ``binary_cross_entropy_with_logits`` instead of a sigmoid and ``BCELoss``. ``freeze_d``
+    turns off D's weight gradients in G's step, as GANModule does (``benchmarks/training_throughput.py``'s
+    reference loop); the tutorial computes them and throws them away."""
     start = now()
     g_opt = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -141,10 +145,12 @@ def tutorial_loop(generator: torch.nn.Module, discriminator: torch.nn.Module, lo
             d_fake.backward()
             d_opt.step()
             generator.zero_grad()
+            discriminator.requires_grad_(not freeze_d)
             scores = discriminator(fake).view(-1)
             g_loss = F.binary_cross_entropy_with_logits(scores, ones)
             g_loss.backward()
             g_opt.step()
+            discriminator.requires_grad_(True)
             # the tutorial's statistics of every batch: D(x), D(G(z)) before and after D's step, the losses
             _ = (real_scores.sigmoid().mean().item(), fake_scores.sigmoid().mean().item(),
                  scores.sigmoid().mean().item(), (d_real + d_fake).item(), g_loss.item())  # fmt: skip
@@ -183,7 +189,10 @@ def loop_rows(args, notes: set[str], networks, loaders, latent: int) -> dict[tup
         g, d = networks()
         return trainer_run(GANModule(g, d, latent_dim=latent, prior="normal"), batches, args, logger, notes)
 
-    rows = {("PyTorch DCGAN tutorial loop (by hand)", "none"): lambda: tutorial_loop(*networks(), loader, latent, args.steps)}
+    rows = {
+        ("PyTorch DCGAN tutorial loop (by hand)", "none"): lambda: tutorial_loop(*networks(), loader, latent, args.steps),
+        ("the same loop, D frozen in G's step", "none"): lambda: tutorial_loop(*networks(), loader, latent, args.steps, True),
+    }
     for logger in args.loggers:
         rows["ganzoo GANModule", logger] = lambda lg=logger: ganzoo(lg)
     rows["ganzoo GANModule, data on_device", "none"] = lambda: ganzoo("none", gathered)
@@ -244,7 +253,7 @@ def main() -> None:
     quiet()
 
     notes: set[str] = set()
-    for name in args.workloads:
+    for name in options.workloads:
         args = argparse.Namespace(**{**vars(options), "steps": options.mlp_steps if name == "mlp" else options.steps})
         title, rows = workload(name, args, notes)
         results = {key: [] for key in rows}
