@@ -161,7 +161,7 @@ def median_table(results: dict[str, list[tuple[float, float]]], reference: str, 
         return [scale / run[clock] for run in results[name]]
 
     refs = [statistics.median(rates(reference, clock)) for clock in (0, 1)]
-    print(f"| variant | {unit}, wall clock (median; min-max) | ratio | {unit} per CPU second (median; min-max) | ratio |")
+    print(f"| variant | {unit}/s, wall clock (median; min-max) | ratio | {unit} per CPU second (median; min-max) | ratio |")
     print("|---|---|---|---|---|")
     for name in results:
         cells = []

@@ -75,7 +75,7 @@ def main() -> None:
         batch = 256 if workload == "mlp" else args.batch_size
         what = f"DCGAN 28 px, widths {args.width}, MNIST" if workload == "dcgan" else "MLPs 64-64, Gaussian1D"
         print(f"\n### {what}: batch {batch}, {steps} timed G steps after {args.skip}, median of {args.repeats} runs\n")
-        median_table(timed, "default", steps * batch, "images/s")
+        median_table(timed, "default", steps * batch, "images")
         print("\nseconds from fit's call to the timed steps, run by run (compilation shows here): " + "; ".join(
             f"{name} {', '.join(f'{s:.1f}' for s in before[name])}" for name in names))
         print("median: " + "; ".join(f"{name} {statistics.median(before[name]):.1f} s" for name in names))

@@ -86,7 +86,7 @@ def main() -> None:
                 for variant in results:
                     results[variant].append(measure(workload, variant == "on_device", run_args))
             print(f"\n### {workload}, {name}: {count} batches of {batch}, median of {args.repeats} interleaved runs\n")
-            median_table(results, "DataLoader", count * batch, "samples/s")
+            median_table(results, "DataLoader", count * batch, "samples")
     print(f"\n{machine(args.threads)}")
 
 

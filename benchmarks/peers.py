@@ -169,14 +169,17 @@ def lightning_gan_rows(args, notes: set[str]) -> dict[tuple[str, str], Callable[
     def published():
         return example.GAN(img_shape=shape, latent_dim=args.latent_dim)
 
-    def ganzoo():
+    def ganzoo(on_nonfinite_loss="raise"):
         g, d = example.Generator(latent_dim=args.latent_dim, img_shape=shape), example.Discriminator(img_shape=shape)
-        return GANModule(g, d, latent_dim=args.latent_dim, prior="normal", loss="non_saturating")
+        return GANModule(g, d, latent_dim=args.latent_dim, prior="normal", loss="non_saturating",
+                         on_nonfinite_loss=on_nonfinite_loss)  # fmt: skip
 
     rows = {}
     for logger in args.loggers:
         rows["Lightning's example, as published", logger] = lambda lg=logger: trainer_run(published(), loader, args, lg, notes)
         rows["ganzoo GANModule, the example's networks", logger] = lambda lg=logger: trainer_run(ganzoo(), loader, args, lg, notes)
+    # what the checks of on_nonfinite_loss (the loss and the updated weights, after every update) cost
+    rows["ganzoo, on_nonfinite_loss: ignore", "none"] = lambda: trainer_run(ganzoo("ignore"), loader, args, "none", notes)
     return rows
 
 
