@@ -170,3 +170,26 @@ def median_table(results: dict[str, list[tuple[float, float]]], reference: str, 
             median = statistics.median(values)
             cells.append(f"{median:.0f} ({min(values):.0f}-{max(values):.0f}) | {median / refs[clock]:.3f}")
         print(f"| {name} | {' | '.join(cells)} |")
+
+
+def speed_parser(doc: str, batch_size: int) -> argparse.ArgumentParser:
+    """An argument parser with the options the speed benchmarks share: ``--data_dir`` (MNIST),
+    ``--repeats``, ``--batch_size``, ``--width`` (the DCGAN's) and ``--threads``."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data_dir", default=str(ROOT.parent / "shared" / "data"), help="where MNIST lies")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved runs per variant; medians are reported")
+    p.add_argument("--batch_size", type=int, default=batch_size)
+    p.add_argument("--width", type=int, default=32, help="DCGAN: g_width = d_width")
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    return p
+
+
+def parse_speed_args(parser: argparse.ArgumentParser, *underscored: str) -> argparse.Namespace:
+    """Parses the command line (``--batch-size`` and ``--batch_size`` alike, for ``--data_dir``, ``--batch_size``
+    and the ``underscored`` options), sets the torch threads and silences Lightning."""
+    from ganzoo.argparsing import dashed, respell
+
+    args = parser.parse_args(respell(sys.argv[1:], dashed("--data_dir", "--batch_size", *underscored)))
+    torch.set_num_threads(args.threads)
+    quiet()
+    return args

@@ -16,7 +16,6 @@ not apply to its 2-D weights, so it has the default and compile only).
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 from pathlib import Path
@@ -24,10 +23,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, median_table, quiet, timed_fit  # noqa: E402
+from _common import machine, median_table, parse_speed_args, speed_parser, timed_fit  # noqa: E402
 
 from ganzoo import DCGAN, Gaussian1D, MNISTDataModule, VanillaGAN  # noqa: E402
-from ganzoo.argparsing import dashed, respell  # noqa: E402
 
 VARIANTS = {
     "default": {},
@@ -49,19 +47,12 @@ def run(workload: str, options: dict, args) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = speed_parser(__doc__, batch_size=128)
     parser.add_argument("--workloads", nargs="+", choices=("dcgan", "mlp"), default=["dcgan", "mlp"])
     parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=list(VARIANTS))
-    parser.add_argument("--data_dir", default=str(ROOT.parent / "shared" / "data"), help="where MNIST lies")
     parser.add_argument("--steps", type=int, default=30, help="timed G steps per run (mlp: 10x as many)")
     parser.add_argument("--skip", type=int, default=3, help="warm-up G steps before the clock starts")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch_size", type=int, default=128)
-    parser.add_argument("--width", type=int, default=32, help="dcgan: g_width = d_width")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(respell(sys.argv[1:], dashed("--data_dir", "--batch_size")))
-    torch.set_num_threads(args.threads)
-    quiet()
+    args = parse_speed_args(parser)
     for workload in args.workloads:
         names = [v for v in args.variants if workload == "dcgan" or "channels_last" not in v]
         timed = {name: [] for name in names}

@@ -23,10 +23,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, median_table, now, quiet, timed_fit  # noqa: E402
+from _common import machine, median_table, now, parse_speed_args, speed_parser, timed_fit  # noqa: E402
 
 from ganzoo import DCGAN, Gaussian1D, MNISTDataModule, VanillaGAN  # noqa: E402
-from ganzoo.argparsing import dashed, respell  # noqa: E402
 
 
 def datamodule(workload: str, on_device: bool, args):
@@ -62,19 +61,12 @@ def training(workload: str, on_device: bool, args) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = speed_parser(__doc__, batch_size=128)
     parser.add_argument("--workloads", nargs="+", choices=("mlp", "dcgan"), default=["mlp", "dcgan"])
-    parser.add_argument("--data_dir", default=str(ROOT.parent / "shared" / "data"), help="where MNIST lies")
     parser.add_argument("--batches", type=int, default=400, help="batches drawn per data-only run")
-    parser.add_argument("--steps", type=int, default=300, help="G steps per training run (timed)")
+    parser.add_argument("--steps", type=int, default=300, help="G steps per training run (timed; dcgan: a quarter)")
     parser.add_argument("--skip", type=int, default=5, help="G steps before the clock starts")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch_size", type=int, default=128, help="dcgan's batch (mlp: 256, the quick start's)")
-    parser.add_argument("--width", type=int, default=32, help="dcgan: g_width = d_width")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(respell(sys.argv[1:], dashed("--data_dir", "--batch_size")))
-    torch.set_num_threads(args.threads)
-    quiet()
+    args = parse_speed_args(parser)
     for workload in args.workloads:
         batch = 256 if workload == "mlp" else args.batch_size
         for name, measure, count in (("data only", data_only, args.batches), ("training", training, args.steps)):

@@ -48,9 +48,8 @@ import importlib.util
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import lightning.pytorch as pl
 import torch
@@ -58,10 +57,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, Clock, machine, now, quiet  # noqa: E402
+from _common import Clock, machine, now, parse_speed_args, speed_parser  # noqa: E402
 
 from ganzoo import DCGANDiscriminator, DCGANGenerator, Gaussian1D, GANModule, MLPDiscriminator, MLPGenerator, MNISTDataModule  # noqa: E402
-from ganzoo.argparsing import dashed, respell  # noqa: E402
 
 LOGGERS = ("none", "csv", "tensorboard")
 
@@ -235,26 +233,17 @@ def print_table(title: str, results: dict, reference: Callable[[str], tuple[str,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = speed_parser(__doc__, batch_size=256)
     parser.add_argument("--lightning_example", type=Path, help="path of the example's generative_adversarial_net.py")
     parser.add_argument("--workloads", nargs="+", choices=("lightning-gan", "dcgan", "mlp"), default=["lightning-gan", "dcgan", "mlp"])
     parser.add_argument("--loggers", nargs="+", choices=LOGGERS, default=["none", "csv"])
-    parser.add_argument("--data_dir", default=str(ROOT.parent / "shared" / "data"), help="where MNIST lies")
     parser.add_argument("--steps", type=int, default=40, help="generator steps per run (lightning-gan, dcgan)")
     parser.add_argument("--mlp_steps", type=int, default=1000, help="generator steps per run of the mlp workload")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per loop; medians are reported")
-    parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--latent_dim", type=int, default=100, help="100, the example's and the tutorial's")
-    parser.add_argument("--width", type=int, default=32, help="DCGAN: g_width = d_width")
     parser.add_argument("--mlp_width", type=int, default=64, help="mlp: hidden width of both layers")
-    parser.add_argument("--threads", type=int, default=1)
-    options = parser.parse_args(respell(sys.argv[1:], dashed("--lightning_example", "--data_dir", "--batch_size",
-                                                             "--latent_dim", "--mlp_width", "--mlp_steps")))  # fmt: skip
+    options = parse_speed_args(parser, "--lightning_example", "--latent_dim", "--mlp_width", "--mlp_steps")
     if "lightning-gan" in options.workloads and options.lightning_example is None:
         parser.error("the lightning-gan workload needs --lightning_example PATH (generative_adversarial_net.py)")
-    torch.set_num_threads(options.threads)
-    quiet()
-
     notes: set[str] = set()
     for name in options.workloads:
         args = argparse.Namespace(**{**vars(options), "steps": options.mlp_steps if name == "mlp" else options.steps})
