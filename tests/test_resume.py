@@ -187,8 +187,13 @@ def conditional(n_critic):
 
 
 def unconditional_on_device(n_critic):
-    """:func:`unconditional` with its batches gathered by index from the samples held on the device (``on_device``)."""
+    """:func:`unconditional` with its batches gathered by index from the samples held on the device (``on_device``,
+    the toys' default), and the same through a DataLoader."""
     return unconditional(n_critic)[0], Gaussian1D(batch_size=32, num_train=256, num_val=64, on_device=True)
+
+
+def unconditional_dataloader(n_critic):
+    return unconditional(n_critic)[0], Gaussian1D(batch_size=32, num_train=256, num_val=64, on_device=False)
 
 
 def conditional_on_device(n_critic):
@@ -242,7 +247,7 @@ CASES = [
     (conditional, 2, 15, "mid_run", None),
     (conditional, 1, 30, "epoch_end", None),
     (conditional, 1, 30, "sigterm", 17),
-    (unconditional_on_device, 1, 20, "sigterm", 8),
+    (unconditional_dataloader, 1, 20, "sigterm", 8),  # the toys gather batches on the device by default
     (conditional_on_device, 2, 15, "mid_run", None),
 ]
 
@@ -300,7 +305,7 @@ def test_a_run_resumed_from_any_checkpoint_ends_bit_identical_to_the_run_in_one_
     assert_bit_identical(resumed, one_go)
 
 
-@pytest.mark.parametrize("on_device, loader", [(unconditional_on_device, unconditional), (conditional_on_device, conditional)])
+@pytest.mark.parametrize("on_device, loader", [(unconditional_on_device, unconditional_dataloader), (conditional_on_device, conditional)])
 def test_batches_gathered_on_the_device_train_as_the_dataloaders_bit_for_bit(on_device, loader, tmp_path):
     gathered, loaded = train(on_device, 1, tmp_path / "a", g_steps=14), train(loader, 1, tmp_path / "b", g_steps=14)
     assert type(gathered[1].train_dataloader).__name__ == "IndexedBatches"  # no DataLoader behind it

@@ -54,7 +54,9 @@ class SyntheticDataModule(LightningDataModule):
         num_val: size of the validation and of the test set.
         seed: seed of the draws (train uses ``seed``, val ``seed + 1``, test ``seed + 2``).
         on_device: hold the training set on the trainer's device and gather each batch there by
-            index, without a DataLoader (:class:`~ganzoo.data.resumable.IndexedBatches`: the same batches).
+            index, without a DataLoader (:class:`~ganzoo.data.resumable.IndexedBatches`: the same batches,
+            so the same training); on by default: the toys are small, and it trains the quick start's
+            MLPs about 10% faster on a CPU. ``False`` goes through a DataLoader.
     """
 
     #: how many generated samples :meth:`evaluate` is meant to see.
@@ -64,7 +66,7 @@ class SyntheticDataModule(LightningDataModule):
     num_classes: int = 0
 
     def __init__(
-        self, batch_size: int = 256, num_train: int = 50_000, num_val: int = 2_500, seed: int = 0, on_device: bool = False
+        self, batch_size: int = 256, num_train: int = 50_000, num_val: int = 2_500, seed: int = 0, on_device: bool = True
     ):
         super().__init__()
         self.save_hyperparameters(logger=False)  # with the subclass's arguments; checkpoints record them
