@@ -159,7 +159,7 @@ def tutorial_loop(
     return end[0] - first[0], end[1] - first[1], end[0] - start[0]
 
 
-def lightning_gan_rows(args, notes: set[str]) -> dict[tuple[str, str], Callable[[], tuple[float, float]]]:
+def lightning_gan_rows(args, notes: set[str]) -> dict[tuple[str, str], Callable[[], tuple[float, float, float]]]:
     example = load_example(args.lightning_example)
     loader = mnist_loader(args)
     shape = (1, 28, 28)
@@ -181,7 +181,7 @@ def lightning_gan_rows(args, notes: set[str]) -> dict[tuple[str, str], Callable[
     return rows
 
 
-def loop_rows(args, notes: set[str], networks, loaders, latent: int) -> dict[tuple[str, str], Callable[[], tuple[float, float]]]:
+def loop_rows(args, notes: set[str], networks, loaders, latent: int) -> dict[tuple[str, str], Callable[[], tuple[float, float, float]]]:
     """The tutorial loop and GANModule (per logger, and with its data ``on_device``) on ``networks()``: a fresh
     (G, D) each run. ``loaders(on_device)`` gives the training batches."""
     loader, gathered = loaders(False), loaders(True)
