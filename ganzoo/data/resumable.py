@@ -99,6 +99,7 @@ class IndexedBatches(_SeedState):
         dataset: the training set, already on the device (see :class:`InMemory`).
         batch_size: samples per batch and process.
         sampler: the order (:class:`ResumableSampler`).
+        device: where the dataset lies and the batches are gathered.
     """
 
     def __init__(self, dataset: InMemory, batch_size: int, sampler: ResumableSampler, device: torch.device):
@@ -158,10 +159,10 @@ def training_loader(
     sampler = ResumableSampler(dataset, num_replicas=world, rank=rank, seed=seed)
     epoch, done = resume_point(trainer, sampler.num_samples // batch_size)
     sampler.epoch, sampler.skip = epoch, done * batch_size
-    # A generator of its own: creating an iterator draws a seed from it instead of from torch's global RNG,
-    # so the training's random stream does not depend on when epochs start.
     if on_device:
         return _indexed_batches(dataset, batch_size, sampler, trainer)
+    # A generator of its own: creating an iterator draws a seed from it instead of from torch's global RNG,
+    # so the training's random stream does not depend on when epochs start.
     generator = torch.Generator().manual_seed(seed)
     return ResumableLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True, generator=generator, **loader_kwargs)
 
