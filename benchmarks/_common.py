@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import lightning
+import lightning.pytorch as pl
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,3 +100,101 @@ def collect(
             else:
                 missing.append(result_file.name)
     return results, missing
+
+
+def now() -> tuple[float, float]:
+    """Wall-clock seconds and this process's CPU seconds. On a machine shared with other jobs the CPU
+    time of a one-thread run barely depends on their load, where the wall-clock time doubles."""
+    return time.perf_counter(), time.process_time()
+
+
+class Clock(pl.Callback):
+    """Times a Trainer's batches: ``first`` at the start of the batch after the first ``skip`` ones (say
+    while torch.compile compiles), ``last`` at the latest batch's end, each as :func:`now`."""
+
+    def __init__(self, skip: int = 0):
+        self.skip = skip
+        self.seen = 0
+        self.first: Optional[tuple[float, float]] = None
+        self.last: Optional[tuple[float, float]] = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if self.first is None and self.seen == self.skip:
+            self.first = now()
+        self.seen += 1
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.last = now()
+
+    def seconds(self) -> tuple[float, float]:
+        """Wall-clock and CPU seconds from ``first`` to ``last``."""
+        return self.last[0] - self.first[0], self.last[1] - self.first[1]
+
+
+def timed_fit(model: pl.LightningModule, data, g_steps: int, skip: int = 0) -> tuple[float, float, float]:
+    """Fits a GANModule for ``skip + g_steps`` G steps on the CPU, no logger; returns the wall-clock and the CPU
+    seconds of the last ``g_steps`` batches and the wall-clock seconds from the call of ``fit`` to the first
+    of them (set-up, compilation). ``data`` is a datamodule or a training loader."""
+    clock = Clock(skip)
+    trainer = pl.Trainer(
+        accelerator="cpu", devices=1, max_epochs=-1, max_steps=(skip + g_steps) * model.optimizer_steps_per_g_step,
+        logger=False, callbacks=[clock],
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+    )  # fmt: skip
+    start = time.perf_counter()
+    if isinstance(data, pl.LightningDataModule):
+        trainer.fit(model, datamodule=data)
+    else:
+        trainer.fit(model, train_dataloaders=data)
+    return (*clock.seconds(), clock.first[0] - start)
+
+
+def quiet() -> None:
+    """Silences Lightning's info lines and warnings (a benchmark prints its table only)."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def median_table(results: dict[str, list[tuple[float, float]]], reference: str, scale: float, unit: str) -> None:
+    """A Markdown table of each row's median ``scale / seconds`` (``unit``) by the wall clock and per CPU second,
+    each with its ratio to ``reference``; ``results`` holds ``(wall, cpu)`` seconds per run."""
+    def rates(name: str, clock: int) -> list[float]:
+        return [scale / run[clock] for run in results[name]]
+
+    refs = [statistics.median(rates(reference, clock)) for clock in (0, 1)]
+    print(f"| variant | {unit}/s, wall clock (median; min-max) | ratio | {unit} per CPU second (median; min-max) | ratio |")
+    print("|---|---|---|---|---|")
+    for name in results:
+        cells = []
+        for clock in (0, 1):
+            values = rates(name, clock)
+            median = statistics.median(values)
+            cells.append(f"{median:.0f} ({min(values):.0f}-{max(values):.0f}) | {median / refs[clock]:.3f}")
+        print(f"| {name} | {' | '.join(cells)} |")
+
+
+def speed_parser(doc: str, batch_size: int) -> argparse.ArgumentParser:
+    """An argument parser with the options the speed benchmarks share: ``--data_dir`` (MNIST),
+    ``--repeats``, ``--batch_size``, ``--width`` (the DCGAN's) and ``--threads``."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data_dir", default=str(ROOT.parent / "shared" / "data"), help="where MNIST lies")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved runs per variant; medians are reported")
+    p.add_argument("--batch_size", type=int, default=batch_size)
+    p.add_argument("--width", type=int, default=32, help="DCGAN: g_width = d_width")
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    return p
+
+
+def parse_speed_args(parser: argparse.ArgumentParser, *underscored: str) -> argparse.Namespace:
+    """Parses the command line (``--batch-size`` and ``--batch_size`` alike, for ``--data_dir``, ``--batch_size``
+    and the ``underscored`` options), sets the torch threads and silences Lightning."""
+    from ganzoo.argparsing import dashed, respell
+
+    args = parser.parse_args(respell(sys.argv[1:], dashed("--data_dir", "--batch_size", *underscored)))
+    torch.set_num_threads(args.threads)
+    quiet()
+    return args

@@ -186,6 +186,20 @@ def conditional(n_critic):
     return model, QuickDigits(batch_size=128)
 
 
+def unconditional_on_device(n_critic):
+    """:func:`unconditional` with its batches gathered by index from the samples held on the device (``on_device``,
+    the toys' default), and the same through a DataLoader."""
+    return unconditional(n_critic)[0], Gaussian1D(batch_size=32, num_train=256, num_val=64, on_device=True)
+
+
+def unconditional_dataloader(n_critic):
+    return unconditional(n_critic)[0], Gaussian1D(batch_size=32, num_train=256, num_val=64, on_device=False)
+
+
+def conditional_on_device(n_critic):
+    return conditional(n_critic)[0], QuickDigits(batch_size=128, on_device=True)
+
+
 def train(make_run, n_critic, directory, g_steps=None, epochs=-1, ckpt_path=None, callbacks=()):
     """One fit; returns the module, the trainer and the fingerprints of the batches it trained."""
     seed_everything(0)
@@ -233,6 +247,8 @@ CASES = [
     (conditional, 2, 15, "mid_run", None),
     (conditional, 1, 30, "epoch_end", None),
     (conditional, 1, 30, "sigterm", 17),
+    (unconditional_dataloader, 1, 20, "sigterm", 8),  # the toys gather batches on the device by default
+    (conditional_on_device, 2, 15, "mid_run", None),
 ]
 
 
@@ -287,6 +303,15 @@ def test_a_run_resumed_from_any_checkpoint_ends_bit_identical_to_the_run_in_one_
     assert resumed[2] == one_go[2][trained_before:] and len(resumed[2]) == len(one_go[2]) - trained_before > 0
     # ... and the same bits at the end
     assert_bit_identical(resumed, one_go)
+
+
+@pytest.mark.parametrize("on_device, loader", [(unconditional_on_device, unconditional_dataloader), (conditional_on_device, conditional)])
+def test_batches_gathered_on_the_device_train_as_the_dataloaders_bit_for_bit(on_device, loader, tmp_path):
+    gathered, loaded = train(on_device, 1, tmp_path / "a", g_steps=14), train(loader, 1, tmp_path / "b", g_steps=14)
+    assert type(gathered[1].train_dataloader).__name__ == "IndexedBatches"  # no DataLoader behind it
+    assert type(loaded[1].train_dataloader).__name__ == "ResumableLoader"
+    assert gathered[2] == loaded[2] and len(gathered[2]) == 14  # the same batches in the same order, across an epoch
+    assert_bit_identical(gathered, loaded)
 
 
 # ---------------------------------------------------------------- through the command line, the issue's cases

@@ -79,6 +79,17 @@ class _LabelledImages(Dataset):
             image = image.float() / 127.5 - 1
         return image, self.labels[index]
 
+    def to(self, device: torch.device) -> "_LabelledImages":
+        """The same images and labels on ``device`` (``on_device``)."""
+        return _LabelledImages(self.images.to(device), self.labels.to(device))
+
+    def gather(self, indices: Tensor) -> tuple[Tensor, Tensor]:
+        """The batch at ``indices`` ``(N,)``, as ``__getitem__`` and collate make it: images ``(N, C, H, W)``, labels ``(N,)``."""
+        images = self.images[indices]
+        if images.dtype == torch.uint8:
+            images = images.float() / 127.5 - 1
+        return images, self.labels[indices]
+
     def select(self, indices: Tensor, relabel: Optional[Tensor] = None) -> "_LabelledImages":
         """The items at ``indices`` ``(M,)``, their labels mapped through ``relabel`` when given."""
         labels = self.labels[indices]
@@ -163,6 +174,9 @@ class ImageDataModule(LightningDataModule):
             smaller subset is part of a larger one of the same seed.
         classes: keep only these labels, renumbered 0..K-1 in this order (``[3, 7]``: digit 3
             is label 0, digit 7 label 1); ``None`` keeps every class.
+        on_device: hold the training images on the trainer's device and gather each batch there by
+            index, without a DataLoader (:class:`~ganzoo.data.resumable.IndexedBatches`: the same
+            batches in the same order); for the sets held in memory (not ImageFolderDataModule).
     """
 
     #: ``(C, H, W)`` of one image, set by ``__init__``.
@@ -177,6 +191,7 @@ class ImageDataModule(LightningDataModule):
         subset: Optional[float] = None,
         subset_seed: int = 0,
         classes: Optional[list[int]] = None,
+        on_device: bool = False,
     ):
         super().__init__()
         # the subclass's arguments too; checkpoints record them, so `ganzoo evaluate` can rebuild the data
@@ -185,6 +200,7 @@ class ImageDataModule(LightningDataModule):
         check_nonnegative_int("num_workers", num_workers, "num_workers=4")
         self.batch_size = batch_size
         self.num_workers = num_workers
+        self.on_device = bool(on_device)
         self.subset = subsets.check_subset(subset)
         self.subset_seed = check_nonnegative_int("subset_seed", subset_seed, "subset_seed=0")
         #: the ``classes`` argument: labels kept, in the order that renumbers them (set by :meth:`_set_num_classes`).
@@ -248,7 +264,7 @@ class ImageDataModule(LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled full batches, each epoch's order fixed by the seed, resumable mid-epoch (:mod:`ganzoo.data.resumable`)."""
-        return training_loader(self.splits["train"], self.batch_size, self.trainer, **self._loader_options())
+        return training_loader(self.splits["train"], self.batch_size, self.trainer, self.on_device, **self._loader_options())
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val")
@@ -283,8 +299,9 @@ class _TorchvisionDataModule(ImageDataModule):
         subset: Optional[float] = None,
         subset_seed: int = 0,
         classes: Optional[list[int]] = None,
+        on_device: bool = False,
     ):
-        super().__init__(batch_size, num_workers, subset, subset_seed, classes)
+        super().__init__(batch_size, num_workers, subset, subset_seed, classes, on_device)
         _optional_size("image_size", image_size, "image_size=32")
         self.data_dir = data_dir
         self.image_size = image_size
@@ -535,6 +552,7 @@ class DigitsDataModule(ImageDataModule):
         classes: keep only these labels, renumbered 0..K-1 in this order.
             :meth:`evaluate`'s classifier is fitted on every training digit whatever
             ``subset`` and ``classes`` keep, so its metrics stay comparable.
+        on_device: gather training batches by index on the trainer's device; see :class:`ImageDataModule`.
     """
 
     def __init__(
@@ -547,8 +565,9 @@ class DigitsDataModule(ImageDataModule):
         subset: Optional[float] = None,
         subset_seed: int = 0,
         classes: Optional[list[int]] = None,
+        on_device: bool = False,
     ):
-        super().__init__(batch_size, num_workers, subset, subset_seed, classes)
+        super().__init__(batch_size, num_workers, subset, subset_seed, classes, on_device)
         _optional_size("image_size", image_size, "image_size=16")
         _fraction("val_fraction", val_fraction, "val_fraction=0.1")
         self.image_size = image_size

@@ -9,15 +9,21 @@ which, when the trainer has just been restored mid-epoch, skips the batches that
 already trained on. The checkpoint carries the seed (the loader's ``state_dict`` and the
 module's position, see :mod:`ganzoo.resume`), so a resumed run keeps the original order
 whatever it is seeded with.
+
+With ``on_device=True`` the loader is an :class:`IndexedBatches` instead: a dataset held in
+memory (it has ``to(device)`` and ``gather(indices)``) is moved once to the trainer's device
+and each batch is gathered there by index, in the same sampler's order, with no DataLoader,
+no per-item ``__getitem__`` and no collate. The batches are the same, so is the resume.
 """
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Protocol
 
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from ganzoo.errors import ConfigError
 from ganzoo.resume import resumed_position
 
 
@@ -55,14 +61,61 @@ class ResumableSampler(DistributedSampler):
         return iter(indices[skip:])
 
 
-class ResumableLoader(DataLoader):
-    """A DataLoader over a :class:`ResumableSampler`; Lightning saves its ``state_dict`` (the seed) in checkpoints."""
+class _SeedState:
+    """What Lightning saves of a training loader in checkpoints: its sampler's seed (``state_dict``)."""
+
+    sampler: ResumableSampler
 
     def state_dict(self) -> dict[str, Any]:
         return {"seed": self.sampler.seed}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.sampler.seed = int(state.get("seed", self.sampler.seed))
+
+
+class ResumableLoader(_SeedState, DataLoader):
+    """A DataLoader over a :class:`ResumableSampler`; Lightning saves its ``state_dict`` (the seed) in checkpoints."""
+
+
+class InMemory(Protocol):
+    """A dataset held in tensors that can draw a whole batch at once (``on_device``)."""
+
+    def to(self, device: torch.device) -> "InMemory":
+        """The same items, their tensors on ``device``."""
+
+    def gather(self, indices: torch.Tensor) -> Any:
+        """The batch of the items at ``indices`` ``(N,)``, as the DataLoader's collate would make it."""
+
+
+class IndexedBatches(_SeedState):
+    """Full training batches gathered by index from a dataset held on the device, in a sampler's order.
+
+    The same batches, in the same order, as a ``DataLoader`` with this sampler, ``batch_size``
+    and ``drop_last``: the epoch's indices are cut into consecutive batches. Lightning iterates
+    it like a loader (``len`` counts the epoch's batches, a resumed epoch skipped ones included)
+    and saves its ``state_dict``.
+
+    Args:
+        dataset: the training set, already on the device (see :class:`InMemory`).
+        batch_size: samples per batch and process.
+        sampler: the order (:class:`ResumableSampler`).
+        device: where the dataset lies and the batches are gathered.
+    """
+
+    def __init__(self, dataset: InMemory, batch_size: int, sampler: ResumableSampler, device: torch.device):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.sampler = sampler
+        self.device = device
+
+    def __len__(self) -> int:
+        return len(self.sampler) // self.batch_size
+
+    def __iter__(self) -> Iterator[Any]:
+        order = torch.as_tensor(list(self.sampler), dtype=torch.int64)
+        order = order[: len(order) - len(order) % self.batch_size].to(self.device)
+        for indices in order.split(self.batch_size):
+            yield self.dataset.gather(indices)
 
 
 def resume_point(trainer: Optional[Any], batches_per_epoch: int) -> tuple[int, int]:
@@ -84,7 +137,9 @@ def resume_point(trainer: Optional[Any], batches_per_epoch: int) -> tuple[int, i
     return epoch, done
 
 
-def training_loader(dataset: Dataset, batch_size: int, trainer: Optional[Any] = None, **loader_kwargs) -> ResumableLoader:
+def training_loader(
+    dataset: Dataset, batch_size: int, trainer: Optional[Any] = None, on_device: bool = False, **loader_kwargs
+) -> ResumableLoader | IndexedBatches:
     """A shuffled, full-batch (``drop_last``) training loader that resumes where ``trainer`` stopped.
 
     The seed is ``seed_everything``'s (``PL_GLOBAL_SEED``), else 0, the same on every process; a
@@ -94,6 +149,8 @@ def training_loader(dataset: Dataset, batch_size: int, trainer: Optional[Any] = 
         dataset: the training set.
         batch_size: samples per batch and process.
         trainer: the trainer that will iterate the loader (``None`` outside training).
+        on_device: hold the dataset on the trainer's device (the CPU outside training) and gather
+            each batch there by index (:class:`IndexedBatches`); needs an :class:`InMemory` dataset.
         **loader_kwargs: further DataLoader arguments (``num_workers``, ``pin_memory``, ...).
     """
     world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
@@ -102,7 +159,19 @@ def training_loader(dataset: Dataset, batch_size: int, trainer: Optional[Any] = 
     sampler = ResumableSampler(dataset, num_replicas=world, rank=rank, seed=seed)
     epoch, done = resume_point(trainer, sampler.num_samples // batch_size)
     sampler.epoch, sampler.skip = epoch, done * batch_size
+    if on_device:
+        return _indexed_batches(dataset, batch_size, sampler, trainer)
     # A generator of its own: creating an iterator draws a seed from it instead of from torch's global RNG,
     # so the training's random stream does not depend on when epochs start.
     generator = torch.Generator().manual_seed(seed)
     return ResumableLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True, generator=generator, **loader_kwargs)
+
+
+def _indexed_batches(dataset: Dataset, batch_size: int, sampler: ResumableSampler, trainer: Optional[Any]) -> IndexedBatches:
+    if not (hasattr(dataset, "to") and hasattr(dataset, "gather")):
+        raise ConfigError(
+            f"on_device=True needs a training set held in memory, and {type(dataset).__name__} reads its items one "
+            "at a time (say from image files); set on_device: false"
+        )
+    device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+    return IndexedBatches(dataset.to(device), batch_size, sampler, device)

@@ -54,6 +54,7 @@ class StackedMNISTDataModule(ImageDataModule):
             fraction in (0, 1) or a count (see :class:`~ganzoo.ImageDataModule`); val and
             test draw from the whole test split.
         subset_seed: seed of that part's draw.
+        on_device: gather training batches by index on the trainer's device; see :class:`~ganzoo.ImageDataModule`.
     """
 
     def __init__(
@@ -68,8 +69,9 @@ class StackedMNISTDataModule(ImageDataModule):
         download: bool = False,
         subset: Optional[float] = None,
         subset_seed: int = 0,
+        on_device: bool = False,
     ):
-        super().__init__(batch_size=batch_size, num_workers=num_workers)
+        super().__init__(batch_size=batch_size, num_workers=num_workers, on_device=on_device)
         check_positive_int("num_train", num_train, "num_train=60000")
         check_positive_int("num_val", num_val, "num_val=10000")
         # the pool of single digits; a batch of 1 so a small subset of digits still makes many triples

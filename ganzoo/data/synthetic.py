@@ -32,6 +32,14 @@ class _Samples(Dataset):
     def __getitem__(self, index: int) -> Tensor:
         return self.samples[index]
 
+    def to(self, device: torch.device) -> "_Samples":
+        """The same samples on ``device`` (``on_device``)."""
+        return _Samples(self.samples.to(device))
+
+    def gather(self, indices: Tensor) -> Tensor:
+        """The batch at ``indices`` ``(N,)``, shape ``(N, *S)``."""
+        return self.samples[indices]
+
 
 def _positive(name: str, value, example: str) -> float:
     return check_number(name, value, example, low=0, low_open=True)
@@ -45,6 +53,10 @@ class SyntheticDataModule(LightningDataModule):
         num_train: size of the training set, drawn once from the target.
         num_val: size of the validation and of the test set.
         seed: seed of the draws (train uses ``seed``, val ``seed + 1``, test ``seed + 2``).
+        on_device: hold the training set on the trainer's device and gather each batch there by
+            index, without a DataLoader (:class:`~ganzoo.data.resumable.IndexedBatches`: the same batches,
+            so the same training); on by default: the toys are small, and it trains the quick start's
+            MLPs about 10% faster on a CPU. ``False`` goes through a DataLoader.
     """
 
     #: how many generated samples :meth:`evaluate` is meant to see.
@@ -53,7 +65,9 @@ class SyntheticDataModule(LightningDataModule):
     #: unlabelled: the batches are samples alone.
     num_classes: int = 0
 
-    def __init__(self, batch_size: int = 256, num_train: int = 50_000, num_val: int = 2_500, seed: int = 0):
+    def __init__(
+        self, batch_size: int = 256, num_train: int = 50_000, num_val: int = 2_500, seed: int = 0, on_device: bool = True
+    ):
         super().__init__()
         self.save_hyperparameters(logger=False)  # with the subclass's arguments; checkpoints record them
         _positive("batch_size", batch_size, "batch_size=256")
@@ -67,6 +81,7 @@ class SyntheticDataModule(LightningDataModule):
         self.num_train = num_train
         self.num_val = num_val
         self.seed = seed
+        self.on_device = bool(on_device)
         self.splits: dict[str, Tensor] = {}
 
     def sample(self, n: int, rng: torch.Generator) -> Tensor:
@@ -93,7 +108,7 @@ class SyntheticDataModule(LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled full batches, each epoch's order fixed by the seed, resumable mid-epoch (:mod:`ganzoo.data.resumable`)."""
-        return training_loader(_Samples(self.splits["train"]), self.batch_size, self.trainer)
+        return training_loader(_Samples(self.splits["train"]), self.batch_size, self.trainer, self.on_device)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val")

@@ -22,7 +22,7 @@ from ganzoo.checkpoint_io import install_atomic_checkpoint_io
 from ganzoo.augmentation import Augmentation
 from ganzoo.errors import ConfigError, check_number, check_positive_int, choose_from
 from ganzoo.losses import get_loss, gradient_penalty
-from ganzoo.modules import axis, checks, distributed, ema, nonfinite
+from ganzoo.modules import axis, checks, distributed, ema, nonfinite, speed
 from ganzoo.modules.checks import Labels, check_checkpoint_fits, networks_that_fit_in_memory
 from ganzoo.modules.ema import ModelEma
 from ganzoo.modules.nonfinite import NONFINITE_POLICIES
@@ -140,6 +140,11 @@ class GANModule(Sampling, LightningModule):
         augmentation: transforms every batch D sees in training, in both players' steps
             (:class:`~ganzoo.augmentation.Augmentation`: DiffAugment, ADA); applied by the default
             :meth:`augment`.
+        compile: compile G and D with ``torch.compile`` when training starts (in place: checkpoint keys
+            do not change, so a checkpoint loads whatever this option). The first steps take the
+            compilation's time; not with a penalty that differentiates D's input (WGAN-GP, R1, R2).
+        channels_last: store G's and D's 4-D weights channels-last, the memory format some convolution
+            kernels run faster in. Where either option pays is measured in ``benchmarks/README.md``.
 
     Randomness: validation runs on a copy of the random state, so how often it runs does
     not change training; checkpoints hold every process's random states and the data
@@ -167,6 +172,8 @@ class GANModule(Sampling, LightningModule):
         max_consecutive_skips: int = 100,
         regularisers: Optional[list[Regulariser]] = None,
         augmentation: Optional[Augmentation] = None,
+        compile: bool = False,
+        channels_last: bool = False,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -207,6 +214,12 @@ class GANModule(Sampling, LightningModule):
         self.ema = ModelEma(self.generator, ema_decay, ema_start) if ema_decay is not None else None
         #: the averaged G itself, a submodule (checkpoints keep it as ``generator_ema``), or ``None``.
         self.generator_ema = self.ema.module if self.ema is not None else None
+        #: whether G and D are compiled in ``setup`` (``compile``) and stored channels-last (see :mod:`ganzoo.modules.speed`).
+        self.use_compile, self.channels_last = bool(compile), bool(channels_last)
+        if self.use_compile:
+            speed.check_compile(self)
+        if self.channels_last:
+            speed.use_channels_last(self)
         #: whether :meth:`generate` and :meth:`decode` use :attr:`generator_ema` by default (when kept).
         self.sample_from_ema = True
         #: where the run stands in its data (see :mod:`ganzoo.resume`); checkpointed.
@@ -541,6 +554,8 @@ class GANModule(Sampling, LightningModule):
     def setup(self, stage: str) -> None:
         install_atomic_checkpoint_io(self.trainer.strategy)  # checkpoints written whole or not at all
         distributed.allow_one_network_backwards(self.trainer.strategy)
+        if self.use_compile:
+            speed.compile_networks(self)
         if stage == "fit":
             distributed.decorrelate_processes(self.trainer)
         datamodule = getattr(self.trainer, "datamodule", None)
