@@ -1,8 +1,9 @@
 """Class-conditional GANs: cGAN, AC-GAN and the projection discriminator, on any backbone.
 
 All three share G (z joined to a label embedding, :class:`~ganzoo.nets.conditional.ConditionalGenerator`;
-conditional BatchNorm on the ``resnet`` backbone) and differ in how D uses the label. Batches are ``(samples, labels)``; G makes the
-fakes of a batch for the batch's own labels, so D sees the same classes on both sides.
+conditional BatchNorm on the ``resnet`` backbone) and differ in how D uses the label. Batches are
+``(samples, labels)``; G makes the fakes of a batch for the batch's own labels, so D sees the same
+classes on both sides.
 """
 from __future__ import annotations
 
