@@ -32,7 +32,9 @@ from ganzoo.loggers import TensorBoardLogger, WandbLogger
 from ganzoo.metrics import ImageEvaluator, gaussian_1d_metrics, mode_coverage
 from ganzoo.metrics.prdc import precision_recall_density_coverage
 from ganzoo.modules import ACGAN, DCGAN, ConditionalGAN, DiscriminatorStep, GANModule, ProjectionGAN, VanillaGAN
+from ganzoo.modules import SNGAN
 from ganzoo.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from ganzoo.nets import ResNetDiscriminator, ResNetGenerator
 from ganzoo.priors import PRIORS
 from ganzoo.registry import create_gan, list_gans
 from ganzoo.regularisers import R1, R2, BalancedConsistency, LeCam
@@ -75,8 +77,11 @@ __all__ = [
     "ProjectionGAN",
     "R1",
     "R2",
+    "ResNetDiscriminator",
+    "ResNetGenerator",
     "Ring2D",
     "RunReport",
+    "SNGAN",
     "SampleGrid",
     "StackedMNISTDataModule",
     "SyntheticDataModule",

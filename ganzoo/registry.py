@@ -12,6 +12,7 @@ from ganzoo.errors import choose_from
 from ganzoo.modules.conditional import ACGAN, ConditionalGAN, ProjectionGAN
 from ganzoo.modules.dcgan import DCGAN
 from ganzoo.modules.gan import GANModule
+from ganzoo.modules.sngan import SNGAN
 from ganzoo.modules.vanilla import VanillaGAN
 from ganzoo.nets.mlp import MLPDiscriminator, MLPGenerator
 
@@ -55,6 +56,12 @@ _ZOO = (
         "dcgan",
         DCGAN,
         "convolutional G and D for images (Radford et al. 2015)",
+        {"data_shape": (1, 8, 8), "latent_dim": 8, "g_width": 8, "d_width": 8},
+    ),
+    ZooEntry(
+        "sngan",
+        SNGAN,
+        "ResNet G and D, spectral norm on D, hinge loss (Miyato et al. 2018)",
         {"data_shape": (1, 8, 8), "latent_dim": 8, "g_width": 8, "d_width": 8},
     ),
 )

@@ -1,8 +1,9 @@
 """Class-conditional GANs: cGAN, AC-GAN and the projection discriminator, on any backbone.
 
-All three share G (z joined to a label embedding, :class:`~ganzoo.nets.conditional.ConditionalGenerator`)
-and differ in how D uses the label. Batches are ``(samples, labels)``; G makes the
-fakes of a batch for the batch's own labels, so D sees the same classes on both sides.
+All three share G (z joined to a label embedding, :class:`~ganzoo.nets.conditional.ConditionalGenerator`;
+conditional BatchNorm on the ``resnet`` backbone) and differ in how D uses the label. Batches are
+``(samples, labels)``; G makes the fakes of a batch for the batch's own labels, so D sees the same
+classes on both sides.
 """
 from __future__ import annotations
 
@@ -26,28 +27,34 @@ from ganzoo.nets.conditional import (
 class ConditionalGAN(GANModule):
     """cGAN (Mirza & Osindero 2014): G and D both read the class label.
 
-    G maps z joined to the label's embedding; D scores a sample joined to the
-    label's embedding (as constant image channels on the ``dcgan`` backbone, as
-    extra inputs on the ``mlp`` one). Ask for classes with
+    G maps z joined to the label's embedding (on the ``resnet`` backbone, z alone, the
+    label setting its BatchNorm scales and shifts); D scores a sample joined to the
+    label's embedding (as constant image channels on the ``dcgan`` and ``resnet``
+    backbones, as extra inputs on the ``mlp`` one). Ask for classes with
     ``generate(n, labels=7)``; sample grids show one row per class.
 
     Args:
         num_classes: number of classes K; linked from the datamodule by the CLI.
         data_shape: shape of one sample, ``(C, S, S)`` for images; linked from the datamodule.
         backbone: the network family, ``"dcgan"`` (convolutional, for square images of
-            the DCGAN sizes) or ``"mlp"``; see :data:`ganzoo.nets.conditional.BACKBONES`.
+            the DCGAN sizes), ``"resnet"`` (SNGAN's residual networks, 8 to 64 px;
+            G reads the label through conditional BatchNorm instead of an embedding
+            joined to z) or ``"mlp"``; see :data:`ganzoo.nets.conditional.BACKBONES`.
         embed_dim: size of the label embeddings; ``None`` takes ``num_classes`` (as
             expressive as the paper's one-hot code).
-        g_width: ``dcgan``: channels of G's last hidden layer.
-        d_width: ``dcgan``: channels of D's first layer.
+        g_width: ``dcgan``: channels of G's last hidden layer; ``resnet``: of its first
+            feature map (256 in SNGAN's 32-px G; :class:`~ganzoo.nets.resnet.ResNetGenerator`).
+        d_width: ``dcgan``: channels of D's first layer; ``resnet``: of its last block
+            (128 in SNGAN's 32-px D).
         g_hidden_dims: ``mlp``: widths of G's hidden layers (G ends with ``tanh``:
             data in [-1, 1], as the image datamodules give).
         d_hidden_dims: ``mlp``: widths of D's hidden layers.
         g_batch_norm: ``mlp``: BatchNorm1d in G's hidden layers.
         d_dropout: ``mlp``: dropout in D's hidden layers.
-        d_norm: D's normalisation; ``"spectral"`` (Miyato et al. 2018) on either
-            backbone, also ``"batch"`` or ``"layer"`` on ``dcgan``; ``None``: the
-            backbone's default (``batch`` for dcgan, ``none`` for mlp).
+        d_norm: D's normalisation; ``"spectral"`` (Miyato et al. 2018) on every
+            backbone, also ``"batch"`` or ``"layer"`` on ``dcgan``, ``"none"`` on ``mlp``
+            and ``resnet``; ``None``: the backbone's default (``batch`` for dcgan,
+            ``none`` for mlp, ``spectral`` for resnet).
         latent_dim: size of z.
         **kwargs: everything else of :class:`~ganzoo.GANModule` (prior, loss,
             n_critic, optimizers, ...).
@@ -94,6 +101,8 @@ class ConditionalGAN(GANModule):
 
     def build_generator(self) -> nn.Module:
         hp = self.hparams
+        if self._backbone.conditional_generator is not None:
+            return self._backbone.conditional_generator(self.latent_dim, hp.data_shape, self.num_classes, self._options)
         backbone = self._backbone.generator(self.latent_dim + self.embed_dim, hp.data_shape, self._options)
         return ConditionalGenerator(backbone, self.num_classes, self.embed_dim)
 
@@ -187,8 +196,9 @@ class ProjectionGAN(ConditionalGAN):
     D's features, not joined to its input
     (:class:`~ganzoo.nets.conditional.ProjectionDiscriminator`). The paper's
     setting is the default: hinge loss and spectral norm on every layer of D
-    (``d_norm="spectral"``), including the class embedding. G is the shared
-    conditional G (the paper's ResNet G used conditional BatchNorm instead).
+    (``d_norm="spectral"``), including the class embedding. On the ``resnet``
+    backbone G and D are the paper's (G with conditional BatchNorm, D's features
+    sum-pooled); on the others G is the shared conditional G, z joined to an embedding.
 
     Args:
         loss: the GAN loss; ``hinge`` as in the paper.

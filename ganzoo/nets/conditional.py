@@ -1,7 +1,8 @@
 """Class-conditional generator and discriminators around any backbone.
 
 The conditioning is written once and wraps a backbone's networks: G reads its
-label through an embedding joined to z; D's label enters in one of three ways:
+label through an embedding joined to z (or, on the ``resnet`` backbone, through
+conditional BatchNorm in its blocks); D's label enters in one of three ways:
 
 - :class:`ConcatDiscriminator` (cGAN, Mirza & Osindero 2014): the label's
   embedding is joined to D's input, as constant image channels for a conv
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -28,6 +29,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from ganzoo.errors import check_positive_int, choose_from
 from ganzoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganzoo.nets.mlp import MLPDiscriminator, MLPGenerator
+from ganzoo.nets.resnet import ResNetDiscriminator, ResNetGenerator
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class Backbone:
         spatial: whether D's input is an image the label joins as extra channels
             (else the sample is flattened and the label appended).
         default_norm: D's normalisation when none is asked for.
+        conditional_generator: ``(latent_dim, data_shape, num_classes, options) -> G`` for a
+            backbone whose G reads the label itself (``G(z, labels)``, the ResNet's conditional
+            BatchNorm); ``None`` feeds ``generator`` z joined to a label embedding.
     """
 
     name: str
@@ -50,6 +55,7 @@ class Backbone:
     discriminator: Callable[[Sequence[int], Mapping[str, Any]], nn.Module]
     spatial: bool
     default_norm: str
+    conditional_generator: Optional[Callable[[int, Sequence[int], int, Mapping[str, Any]], nn.Module]] = None
 
 
 BACKBONES: dict[str, Backbone] = {
@@ -70,6 +76,14 @@ BACKBONES: dict[str, Backbone] = {
             lambda shape, o: MLPDiscriminator(shape, o["d_hidden_dims"], "leaky_relu", o["d_dropout"], o["d_norm"]),
             spatial=False,
             default_norm="none",
+        ),
+        Backbone(
+            "resnet",
+            lambda input_dim, shape, o: ResNetGenerator(input_dim, shape, o["g_width"]),
+            lambda shape, o: ResNetDiscriminator(shape, o["d_width"], o["d_norm"]),
+            spatial=True,
+            default_norm="spectral",
+            conditional_generator=lambda latent_dim, shape, k, o: ResNetGenerator(latent_dim, shape, o["g_width"], k),
         ),
     )
 }

@@ -29,7 +29,8 @@ def test_there_are_recipes():
     assert {p.name for p in CONFIGS} >= {
         "vanilla_gaussian1d.yaml", "vanilla_ring8.yaml", "vanilla_grid25.yaml", "dcgan_digits.yaml", "dcgan_mnist.yaml",
         "dcgan_fashion_mnist.yaml", "dcgan_cifar10.yaml", "dcgan_celeba64.yaml", "cgan_digits.yaml",
-        "cgan_mnist.yaml", "acgan_mnist.yaml", "projgan_mnist.yaml", "projgan_cifar10.yaml",
+        "cgan_mnist.yaml", "acgan_mnist.yaml", "projgan_mnist.yaml", "projgan_cifar10.yaml", "sngan_mnist.yaml",
+        "sngan_stacked_mnist.yaml", "sngan_cifar10.yaml", "projgan_resnet_cifar10.yaml",
     }
 
 

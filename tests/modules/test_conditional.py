@@ -1,4 +1,4 @@
-"""Conditional GANs: cGAN, AC-GAN and the projection discriminator on the MLP and DCGAN backbones."""
+"""Conditional GANs: cGAN, AC-GAN and the projection discriminator on the MLP, DCGAN and ResNet backbones."""
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -28,6 +28,7 @@ VARIANTS = [ConditionalGAN, ACGAN, ProjectionGAN]
 BACKBONES = {
     "dcgan": {"g_width": 4, "d_width": 4},
     "mlp": {"g_hidden_dims": [16], "d_hidden_dims": [16]},
+    "resnet": {"g_width": 4, "d_width": 4},
 }
 K = 3
 
@@ -152,8 +153,8 @@ def test_unconditional_gans_refuse_labels_and_conditional_ones_need_them():
     with pytest.raises(ConfigError, match=r"backbone 'dcgan' makes images \(C, S, S\), but data_shape is \(2,\); use backbone: mlp"):
         ConditionalGAN(num_classes=3, data_shape=[2])
     assert ConditionalGAN(num_classes=3, data_shape=[2], backbone="mlp").generate(4).shape == (4, 2)
-    with pytest.raises(ConfigError, match="unknown backbone 'resnet'; choose one of: dcgan, mlp"):
-        ConditionalGAN(num_classes=3, data_shape=(1, 8, 8), backbone="resnet")
+    with pytest.raises(ConfigError, match="unknown backbone 'resnest'; choose one of: dcgan, mlp, resnet"):
+        ConditionalGAN(num_classes=3, data_shape=(1, 8, 8), backbone="resnest")
     with pytest.raises(ConfigError, match="unknown MLP discriminator norm 'batch'; choose one of: none, spectral"):
         tiny(backbone="mlp", d_norm="batch")
     with pytest.raises(ConfigError, match="class_weight must be a number >= 0, got -1"):
