@@ -51,7 +51,8 @@ class Record:
         """The index and value of the first NaN or infinite entry, or ``None``; one device-to-host read."""
         if not self.values:
             return None
-        values = torch.stack([v.float().reshape(()) for v in self.values])
+        device = self.values[0].device  # a network split over devices records on several
+        values = torch.stack([v.float().reshape(()).to(device) for v in self.values])
         bad = ~torch.isfinite(values)
         if not bool(bad.any()):
             return None

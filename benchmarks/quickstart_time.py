@@ -1,0 +1,101 @@
+"""The quick start's wall time (``ganzoo fit --config zoo_configs/vanilla_gaussian1d.yaml``), two trees side by side.
+
+Runs the README's quick start (3,000 G steps, W&B offline, 1 thread) from ``--before``
+(an older source tree) and ``--after`` (this checkout), alternating, ``--repeats`` times;
+prints the median wall time of each, the ratio, and each run's final metrics, which must
+be equal (the random stream is the same). With ``--breakdown``, one more run of
+``--after`` under py-spy (``pip install py-spy``) says where the main thread's time goes:
+G's and D's arithmetic, the figures, validation, W&B, imports, ...
+
+    git archive main | (mkdir -p /tmp/before && tar -x -C /tmp/before)
+    python benchmarks/quickstart_time.py --before /tmp/before --repeats 3 --breakdown
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: where the main thread's samples go: the first matching frame of each stack names its part
+PARTS = {
+    "imports": ("_get_module_details", "<module> (ganzoo"),
+    "G and D forward": ("GANModule.forward", "discriminator_objective", "_generator_objective", "sample_prior"),
+    "backward": ("manual_backward",),
+    "optimizer step": ("LightningOptimizer.step",),
+    "figures (DistributionMonitor)": ("DistributionMonitor",),
+    "animation": ("animate_frames",),
+    "validation": ("_EvaluationLoop.run",),
+    "W&B (init, logging)": ("WandbLogger", "wandb"),
+    "logging (log_dict)": ("log_dict",),
+    "data (DataLoader)": ("_fetch_next_batch", "__next__"),
+    "checkpoints": ("save_checkpoint",),
+}
+
+
+def quick_start(tree: Path, folder: Path, prefix: list[str] = ()) -> tuple[float, dict]:
+    """Wall-clock seconds of the quick start run from ``tree`` in ``folder``, and its final metrics."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    folder.mkdir(parents=True)
+    command = [*prefix, sys.executable, "-m", "ganzoo", "fit", "--config", str(tree / "zoo_configs" / "vanilla_gaussian1d.yaml")]
+    start = time.perf_counter()
+    subprocess.run(command, env=env, cwd=folder, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    [report] = folder.glob("runs/ganzoo/*/final_metrics.json")
+    return seconds, json.loads(report.read_text())["metrics"]
+
+
+def breakdown(tree: Path, folder: Path) -> dict[str, float]:
+    """Seconds of the main thread in each of PARTS (py-spy samples at 100 Hz), plus ``total``."""
+    samples = folder / "profile.txt"
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    quick_start(tree, folder / "run", [py_spy, "record", "-r", "100", "-f", "raw", "-o", str(samples), "--"])
+    seconds = {part: 0.0 for part in PARTS}
+    seconds["total"] = 0.0
+    for line in samples.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack.startswith("_run_module_as_main"):
+            continue  # W&B's and other threads
+        seconds["total"] += int(count) / 100
+        part = next((p for p, keys in PARTS.items() if any(k in stack for k in keys)), None)
+        if part is not None:
+            seconds[part] += int(count) / 100
+    return seconds
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--before", type=Path, required=True)
+    p.add_argument("--after", type=Path, default=ROOT)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--breakdown", action="store_true", help="one more run of --after under py-spy")
+    args = p.parse_args()
+    trees = {"before": args.before.resolve(), "after": args.after.resolve()}
+    runs = {which: [] for which in trees}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.repeats):
+            for which, tree in trees.items():
+                runs[which].append(quick_start(tree, Path(tmp) / f"{which}{i}"))
+        parts = breakdown(trees["after"], Path(tmp) / "profiled") if args.breakdown else None
+    print(f"the quick start, median of {args.repeats} runs each, 1 thread, {os.cpu_count()} cores")
+    medians = {which: statistics.median(s for s, _ in results) for which, results in runs.items()}
+    print("| tree | wall time (s) | final metrics of each run |\n|---|---|---|")
+    for which, results in runs.items():
+        print(f"| {which} | {medians[which]:.1f} | {'; '.join(json.dumps(m) for _, m in results)} |")
+    print(f"before / after: {medians['before'] / medians['after']:.3f}")
+    if parts:
+        print(f"\nwhere --after's main thread spends its {parts['total']:.1f} s (under py-spy):\n| part | s | % |\n|---|---|---|")
+        for part in PARTS:
+            print(f"| {part} | {parts[part]:.1f} | {100 * parts[part] / parts['total']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
