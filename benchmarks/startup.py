@@ -5,7 +5,8 @@ between ``--before`` (a copy of an older ganzoo, e.g. ``git archive main | tar -
 and ``--after`` (this checkout), ``--repeats`` times, and prints the median wall-clock
 seconds, the ratio before/after, and the import time that ``python -X importtime``
 reports (the sum over top-level imports, one run each). The ``generate`` and ``evaluate``
-runs use a checkpoint of a 2-step DCGAN on the bundled digits, written first by ``--after``.
+runs use a checkpoint of a 2-step DCGAN on the bundled digits, written first by ``--before``
+(a newer ganzoo reads an older checkpoint; an older one may not know a newer argument).
 
     git archive main | (mkdir -p /tmp/before && tar -x -C /tmp/before)
     python benchmarks/startup.py --before /tmp/before --repeats 5
@@ -75,7 +76,7 @@ def main() -> None:
     args = p.parse_args()
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = checkpoint_of(trees["after"], Path(tmp) / "fit")
+        checkpoint = checkpoint_of(trees["before"], Path(tmp) / "fit")
         todo = commands(checkpoint, Path(tmp))
         seconds = {(name, which): [] for name in todo for which in trees}
         imports = {(name, which): import_seconds(run(tree, argv, importtime=True)[1])
