@@ -26,19 +26,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: where the main thread's samples go: the first matching frame of each stack names its part
+#: where the main thread's samples go: the first part with a frame in a stack takes it (so an import
+#: inside a figure counts as the figure's)
 PARTS = {
-    "imports": ("_get_module_details", "<module> (ganzoo"),
+    "animation (the GIF at the end)": ("animate_frames",),
+    "figures (DistributionMonitor)": ("DistributionMonitor",),
+    "W&B (init, logging)": ("WandbLogger", "wandb"),
+    "validation": ("_EvaluationLoop.run",),
+    "checkpoints": ("save_checkpoint",),
+    "logging (log_dict)": ("log_dict",),
+    "data (DataLoader)": ("_fetch_next_batch", "__next__"),
     "G and D forward": ("GANModule.forward", "discriminator_objective", "_generator_objective", "sample_prior"),
     "backward": ("manual_backward",),
     "optimizer step": ("LightningOptimizer.step",),
-    "figures (DistributionMonitor)": ("DistributionMonitor",),
-    "animation": ("animate_frames",),
-    "validation": ("_EvaluationLoop.run",),
-    "W&B (init, logging)": ("WandbLogger", "wandb"),
-    "logging (log_dict)": ("log_dict",),
-    "data (DataLoader)": ("_fetch_next_batch", "__next__"),
-    "checkpoints": ("save_checkpoint",),
+    "imports at start-up": ("_find_and_load",),
 }
 
 
@@ -56,21 +57,28 @@ def quick_start(tree: Path, folder: Path, prefix: list[str] = ()) -> tuple[float
     return seconds, cpu, json.loads(report.read_text())["metrics"]
 
 
-def breakdown(tree: Path, folder: Path) -> dict[str, float]:
+def breakdown(tree: Path, folder: Path, keep: Path | None = None) -> dict[str, float]:
     """Seconds of the main thread in each of PARTS (py-spy samples at 100 Hz), plus ``total``."""
     samples = folder / "profile.txt"
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     quick_start(tree, folder / "run", [py_spy, "record", "-r", "100", "-f", "raw", "-o", str(samples), "--"])
+    if keep is not None:
+        shutil.copy(samples, keep)
+    return parts_of(samples, 100)
+
+
+def parts_of(samples: Path, rate: float) -> dict[str, float]:
+    """Seconds of the main thread in each of PARTS, from py-spy's raw samples taken at ``rate`` Hz."""
     seconds = {part: 0.0 for part in PARTS}
     seconds["total"] = 0.0
     for line in samples.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack.startswith("_run_module_as_main"):
             continue  # W&B's and other threads
-        seconds["total"] += int(count) / 100
+        seconds["total"] += int(count) / rate
         part = next((p for p, keys in PARTS.items() if any(k in stack for k in keys)), None)
         if part is not None:
-            seconds[part] += int(count) / 100
+            seconds[part] += int(count) / rate
     return seconds
 
 
@@ -80,6 +88,7 @@ def main() -> None:
     p.add_argument("--after", type=Path, default=ROOT)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--breakdown", action="store_true", help="one more run of --after under py-spy")
+    p.add_argument("--profile", type=Path, default=None, help="keep py-spy's raw samples of --breakdown in this file")
     args = p.parse_args()
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     runs = {which: [] for which in trees}
@@ -87,18 +96,25 @@ def main() -> None:
         for i in range(args.repeats):
             for which, tree in trees.items():
                 runs[which].append(quick_start(tree, Path(tmp) / f"{which}{i}"))
-        parts = breakdown(trees["after"], Path(tmp) / "profiled") if args.breakdown else None
-    print(f"the quick start, median of {args.repeats} runs each, 1 thread, {os.cpu_count()} cores")
+        parts = breakdown(trees["after"], Path(tmp) / "profiled", args.profile) if args.breakdown else None
+    if args.repeats:
+        table(runs)
+    if parts:
+        print(f"\nwhere --after's main thread spends its {parts['total']:.1f} s (under py-spy):\n| part | s | % |\n|---|---|---|")
+        parts["the rest: Lightning's loop, callbacks, CLI"] = parts["total"] - sum(parts[part] for part in PARTS)
+        for part, seconds in parts.items():
+            if part != "total":
+                print(f"| {part} | {seconds:.1f} | {100 * seconds / parts['total']:.0f} |")
+
+
+def table(runs: dict[str, list[tuple[float, float, dict]]]) -> None:
+    print(f"the quick start, median of {len(runs['before'])} runs each, 1 thread, {os.cpu_count()} cores")
     wall = {which: statistics.median(w for w, _, _ in results) for which, results in runs.items()}
     cpu = {which: statistics.median(c for _, c, _ in results) for which, results in runs.items()}
     print("| tree | wall time (s) | CPU time (s) | final metrics of each run |\n|---|---|---|---|")
     for which, results in runs.items():
         print(f"| {which} | {wall[which]:.1f} | {cpu[which]:.1f} | {'; '.join(json.dumps(m) for _, _, m in results)} |")
     print(f"before / after: wall {wall['before'] / wall['after']:.3f}, CPU {cpu['before'] / cpu['after']:.3f}")
-    if parts:
-        print(f"\nwhere --after's main thread spends its {parts['total']:.1f} s (under py-spy):\n| part | s | % |\n|---|---|---|")
-        for part in PARTS:
-            print(f"| {part} | {parts[part]:.1f} | {100 * parts[part] / parts['total']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -505,7 +505,7 @@ class GANModule(Sampling, LightningModule):
         self._torch_state_after_batch = torch.get_rng_state()
 
     def on_validation_epoch_start(self) -> None:
-        self._check_nonfinite("before a validation")  # metrics and figures never see weights of a NaN loss
+        self._check_nonfinite("before a validation")  # its metrics and figures never show weights a NaN loss made
         distributed.share_statistics(self._trainer, (self.generator, self.generator_ema))
         self._random_states_before_validation = random_states()
         # Lightning creates the validation iterator before this hook, and a DataLoader draws its
