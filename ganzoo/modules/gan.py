@@ -124,11 +124,11 @@ class GANModule(Sampling, LightningModule):
             are checked after each update too (a finite loss can still give NaN weights
             through a huge learning rate): non-finite weights stop training with one line
             before any checkpoint can hold them. Under ``raise`` nothing waits for the device
-            inside an update: the values stay on it and are read every
-            ``nonfinite_check_every`` generator steps, before each checkpoint, before each
-            validation and at the end (see :mod:`ganzoo.modules.nonfinite`); the error names
-            the first bad update. ``skip`` decides at each update, so it reads each loss
-            (and, under DDP, all-reduces the decision) at its update.
+            inside an update: the losses stay on it and are read, with the weights' max-norms,
+            every ``nonfinite_check_every`` generator steps, before each checkpoint, before
+            each validation and at the end (see :mod:`ganzoo.modules.nonfinite`); the error
+            names the first bad loss's update. ``skip`` decides at each update, so it reads
+            each loss (and, under DDP, all-reduces the decision) at its update.
         ema_decay: keep an exponential moving average of G's weights with this decay
             (e.g. 0.999; Karras et al. 2018, Yazıcı et al. 2019) and sample and evaluate with it;
             ``None`` keeps none. The decay warms up as ``min(ema_decay, (1 + t) / (10 + t))``

@@ -5,12 +5,12 @@ The functions taking ``self`` are methods of :class:`~ganzoo.GANModule` (``_fini
 ``on_nonfinite_loss``, ``max_consecutive_skips``, ``nonfinite_check_every`` and the step
 counters, and count ``skipped_steps`` and ``consecutive_skips``.
 
-``raise`` never waits for the device inside an update: each update's checked loss and the
-max-norm of the updated network's weights stay on the device, in a :class:`Record`, and the
-host reads them all at once every ``nonfinite_check_every`` generator steps, before a
-checkpoint is written, before a validation and when training ends (one read, and under DDP
-one all-reduce, per check). ``skip`` must decide before each backward pass, so it reads
-each loss at its update.
+``raise`` never waits for the device inside an update: each update's checked loss stays on
+the device, in a :class:`Record`, and the host reads them all at once, with the max-norm of
+the weights of each network updated since, every ``nonfinite_check_every`` generator steps,
+before a checkpoint is written, before a validation and when training ends (one read, and
+under DDP one all-reduce, per check). ``skip`` must decide before each backward pass, so it
+reads each loss, and the weights after each update, at that update.
 """
 from __future__ import annotations
 
@@ -32,32 +32,42 @@ def _this_update(player: str, g_steps: int, d_steps: int) -> str:
 
 @dataclass
 class Record:
-    """The values of the updates since the last check, kept where they were computed (no host read).
+    """The updates since the last check: their losses, kept where they were computed (no host read).
 
-    ``values[i]`` is a 0-d tensor, either an update's checked loss or, after that update,
-    its network's largest absolute weight; ``labels[i]`` says which: ``(kind, player,
-    g_steps, d_steps)`` with ``kind`` ``"loss"`` or ``"weights"`` and the counters as they
-    stood before the update.
+    ``losses[i]`` is an update's checked loss, a 0-d tensor; ``labels[i]`` its ``(player,
+    g_steps, d_steps)``, the counters as they stood before the update. ``updates`` lists the
+    labels of the updates made, ``optimizers`` the optimizer of each player updated: the
+    check reads the max-norm of its parameters once, not after every update.
     """
 
-    values: list[Tensor] = field(default_factory=list)
-    labels: list[tuple[str, str, int, int]] = field(default_factory=list)
+    losses: list[Tensor] = field(default_factory=list)
+    labels: list[tuple[str, int, int]] = field(default_factory=list)
+    updates: list[tuple[str, int, int]] = field(default_factory=list)
+    optimizers: dict = field(default_factory=dict)
 
-    def add(self, kind: str, value: Tensor, player: str, g_steps: int, d_steps: int) -> None:
-        self.values.append(value.detach())
-        self.labels.append((kind, player, g_steps, d_steps))
+    def clear(self) -> None:
+        for kept in (self.losses, self.labels, self.updates, self.optimizers):
+            kept.clear()
 
-    def first_nonfinite(self) -> tuple[int, float] | None:
-        """The index and value of the first NaN or infinite entry, or ``None``; one device-to-host read."""
-        if not self.values:
+    def first_nonfinite(self) -> tuple[str, int | str, float, list[str]] | None:
+        """The first NaN or infinite loss (``("loss", index, value, bad)``), else a network whose weights
+        are (``("weights", player, value, bad)``), else ``None``, with ``bad`` the players whose weights
+        are NaN or infinite; one device-to-host read."""
+        norms = {player: _max_abs_weight(optimizer) for player, optimizer in self.optimizers.items()}
+        norms = {player: norm for player, norm in norms.items() if norm is not None}
+        entries = [*self.losses, *norms.values()]
+        if not entries:
             return None
-        device = self.values[0].device  # a network split over devices records on several
-        values = torch.stack([v.float().reshape(()).to(device) for v in self.values])
+        device = entries[0].device  # a network split over devices records on several
+        values = torch.stack([v.float().reshape(()).to(device) for v in entries])
         bad = ~torch.isfinite(values)
         if not bool(bad.any()):
             return None
         index = int(bad.nonzero()[0, 0])
-        return index, float(values[index])
+        bad_weights = [player for player, nonfinite in zip(norms, bad[len(self.losses):].tolist()) if nonfinite]
+        if index < len(self.losses):
+            return "loss", index, float(values[index]), bad_weights
+        return "weights", bad_weights[0], float(values[index]), bad_weights
 
 
 def _max_abs_weight(optimizer) -> Tensor | None:
@@ -75,31 +85,36 @@ def check_weights(self, optimizer, player: str) -> None:
     """After ``player``'s update: stops training (under ``raise`` and ``skip``) when it made the weights NaN or infinite.
 
     Under ``skip`` the check is immediate (one device-to-host read). Under ``raise`` the
-    max-norm is recorded on the device and read at the next check (:func:`check_recorded`),
-    which runs after every ``nonfinite_check_every``-th generator step. Either way no
-    checkpoint ever holds such weights. DDP keeps the weights equal on every process, so
-    every process decides alike.
+    update is noted, and the next check (:func:`check_recorded`, run after every
+    ``nonfinite_check_every``-th generator step) reads the weights. Either way no checkpoint
+    ever holds such weights. DDP keeps the weights equal on every process, so every process
+    decides alike.
     """
     if self.on_nonfinite_loss == "ignore":
         return
-    norm = _max_abs_weight(optimizer)
     if self.on_nonfinite_loss == "raise":
-        if norm is not None:
-            self._nonfinite_record.add("weights", norm, player, self.g_steps, self.d_steps)
+        record = self._nonfinite_record
+        record.updates.append((player, self.g_steps, self.d_steps))
+        record.optimizers[player] = optimizer
         if player == "G" and (self.g_steps + 1) % self.nonfinite_check_every == 0:
             self._check_nonfinite(f"at the check after generator step {self.g_steps + 1}")
         return
+    norm = _max_abs_weight(optimizer)
     if norm is None or bool(norm.isfinite()):
         return
-    raise _weights_error(player, self.g_steps, self.d_steps, "inside that update's training step")
+    update = (player, self.g_steps, self.d_steps)
+    raise _weights_error(update, update, "inside that update's training step")
 
 
-def _weights_error(player: str, g_steps: int, d_steps: int, when: str) -> NonFiniteLossError:
+def _weights_error(first: tuple[str, int, int], last: tuple[str, int, int], when: str) -> NonFiniteLossError:
+    """The error for ``player``'s weights found NaN or infinite after one of its updates ``first`` .. ``last``."""
+    player, g_steps, _ = first
+    at = f"at {_this_update(*first)}" if first == last else f"between {_this_update(*first)} and {_this_update(*last)}"
     rate = "g_optimizer" if player == "G" else "d_optimizer"
     return NonFiniteLossError(
-        f"{player}'s weights became NaN or infinite at {_this_update(player, g_steps, d_steps)} (after {g_steps} generator "
-        f"steps) although its loss was finite; training stopped {when}, before any checkpoint held them, so the "
-        f"checkpoints already written hold finite weights; lower {rate}'s learning rate or set gradient_clip_norm"
+        f"{player}'s weights became NaN or infinite {at} (after {g_steps} generator steps) although its loss was finite; "
+        f"training stopped {when}, before any checkpoint held them, so the checkpoints already written hold finite "
+        f"weights; lower {rate}'s learning rate or set gradient_clip_norm"
     )
 
 
@@ -118,15 +133,14 @@ def check_recorded(self, when: str) -> None:
         NonFiniteLossError: one line naming the first bad update, what was not finite, and the fix.
     """
     record = self._nonfinite_record
-    if not record.values:  # the same updates, so the same (empty) record, in every process
+    if not record.losses and not record.updates:  # the same updates, so the same (empty) record, in every process
         return
     found = record.first_nonfinite()
     everywhere_finite = found is None
     if self._trainer is not None:
         everywhere_finite = self.trainer.strategy.reduce_boolean_decision(everywhere_finite, all=True)
     if everywhere_finite:
-        record.values.clear()
-        record.labels.clear()
+        record.clear()
         return
     if found is None:
         raise NonFiniteLossError(
@@ -134,13 +148,17 @@ def check_recorded(self, when: str) -> None:
             f"training stopped {when}, before any checkpoint held them, so the checkpoints already written hold finite "
             "weights; lower the learning rates, set gradient_clip_norm, or set on_nonfinite_loss: skip"
         )
-    index, value = found
-    kind, player, g_steps, d_steps = record.labels[index]
+    kind, where, value, bad_weights = found
     if kind == "weights":
-        raise _weights_error(player, g_steps, d_steps, when)
+        updates = [update for update in record.updates if update[0] == where]
+        raise _weights_error(updates[0], updates[-1], when)
+    player, g_steps, d_steps = record.labels[where]
+    # Weights found bad at the same check may be the cause (a huge learning rate), or the loss's effect.
+    networks = " and ".join(f"{other}'s" for other in sorted(bad_weights, reverse=True))  # G's and D's
+    also = f" ({networks} weights are NaN or infinite by then)" if bad_weights else ""
     raise NonFiniteLossError(
         f"{player} loss is {value} at {_this_update(player, g_steps, d_steps)} (after {g_steps} generator steps); "
-        f"training stopped {when}, before any checkpoint held the weights it made, so the checkpoints already written "
+        f"training stopped {when}{also}, before any checkpoint held the weights it made, so the checkpoints already written "
         "hold finite weights; lower the learning rates, set gradient_clip_norm, or set on_nonfinite_loss: skip"
     )
 
@@ -155,7 +173,8 @@ def finite(self, loss: Tensor, player: str) -> bool:
     if self.on_nonfinite_loss == "ignore":
         return True
     if self.on_nonfinite_loss == "raise":
-        self._nonfinite_record.add("loss", loss, player, self.g_steps, self.d_steps)
+        self._nonfinite_record.losses.append(loss.detach())
+        self._nonfinite_record.labels.append((player, self.g_steps, self.d_steps))
         return True
     finite = bool(torch.isfinite(loss))
     if self._trainer is not None:

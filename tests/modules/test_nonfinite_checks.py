@@ -83,7 +83,9 @@ def test_a_nan_loss_is_reported_at_the_next_check_naming_its_own_update(check_ev
     with pytest.raises(NonFiniteLossError) as error:
         trainer.fit(model, Ring2D(batch_size=32, num_train=512))
     message = str(error.value)
-    assert message.startswith(f"D loss is nan at D update 3 (after 2 generator steps); training stopped {when}, before any")
+    # the update was made, so the weights are NaN by the check: named after where training stopped
+    assert message.startswith(f"D loss is nan at D update 3 (after 2 generator steps); training stopped {when} (G's and "
+                              "D's weights are NaN or infinite by then), before any checkpoint held the weights it made")  # fmt: skip
     assert "\n" not in message and message.endswith("or set on_nonfinite_loss: skip")
     assert model.g_steps == g_steps
 
@@ -94,7 +96,7 @@ def test_a_checkpoint_is_never_written_from_weights_after_a_nan_loss(trainer_kwa
     saver = pl.callbacks.ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=6, save_top_k=-1)  # every 3rd batch
     trainer = pl.Trainer(**{**trainer_kwargs, "enable_checkpointing": True}, max_epochs=-1, limit_val_batches=0,
                          callbacks=[MaxGeneratorSteps(8), saver])  # fmt: skip
-    with pytest.raises(NonFiniteLossError, match="^D loss is nan at D update 3 .* stopped before writing a checkpoint,"):
+    with pytest.raises(NonFiniteLossError, match="^D loss is nan at D update 3 .* stopped before writing a checkpoint "):
         trainer.fit(model, Ring2D(batch_size=32, num_train=512))
     assert not any(torch.isfinite(p).all() for p in model.discriminator.parameters())  # what the check kept out
     assert list(tmp_path.glob("*.ckpt")) == []  # the first save came after the NaN update: refused
@@ -127,3 +129,35 @@ def test_the_check_interval_is_a_positive_integer():
     for bad in (0, -3, 2.5):
         with pytest.raises(ConfigError, match=f"nonfinite_check_every must be a positive integer, got {bad!r}"):
             tiny(nonfinite_check_every=bad)
+
+
+def blowing_up(inf_from_update, **kwargs):
+    """G trained by SGD whose learning rate turns infinite at its ``inf_from_update``-th update (a finite loss, inf weights)."""
+    return VanillaGAN(data_shape=[1], latent_dim=4, g_hidden_dims=[8], d_hidden_dims=[8],
+                      g_optimizer=lambda params: torch.optim.SGD(params, lr=0.01),
+                      g_scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 if k < inf_from_update - 1 else float("inf")),
+                      **kwargs)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "inf_from_update, check_every, message",
+    [
+        (3, 1, "G's weights became NaN or infinite at generator step 3 (after 2 generator steps) although its loss was finite; "
+               "training stopped at the check after generator step 3,"),
+        # the weights are read once per check: the message names the updates since the last one
+        (2, 2, "G's weights became NaN or infinite between generator step 1 and generator step 2 (after 0 generator steps)"),
+        # the bad weights made the next D loss NaN before the check: both are named
+        (3, 2, "D loss is nan at D update 4 (after 3 generator steps); training stopped at the check after generator "
+               "step 4 (G's and D's weights are NaN or infinite by then),"),
+    ],
+    ids=["one-update", "weights-between-checks", "loss-and-weights"],
+)
+def test_weights_are_read_at_each_check_and_the_message_names_what_it_can(inf_from_update, check_every, message, trainer_kwargs):
+    from ganzoo import Gaussian1D
+
+    pl.seed_everything(0)
+    model = blowing_up(inf_from_update, nonfinite_check_every=check_every)
+    trainer = pl.Trainer(**trainer_kwargs, max_epochs=-1, limit_val_batches=0, callbacks=[MaxGeneratorSteps(6)])
+    with pytest.raises(NonFiniteLossError) as error:
+        trainer.fit(model, Gaussian1D(batch_size=32, num_train=256))
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)

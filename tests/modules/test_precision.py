@@ -76,7 +76,7 @@ def test_a_nan_loss_stops_training_with_one_line_and_the_last_checkpoint_loads(t
     message = str(error.value)
     # Read on the host only at checks: here the checkpoint after each batch (2 optimizer steps each).
     assert message.startswith("D loss is nan at D update 3 (after 2 generator steps); training stopped before writing a "
-                              "checkpoint, before any checkpoint held the weights it made")  # fmt: skip
+                              "checkpoint (G's and D's weights are NaN or infinite by then), before any checkpoint held")  # fmt: skip
     assert "\n" not in message and "on_nonfinite_loss: skip" in message
     assert (model.d_steps, model.g_steps) == (3, 3)  # the update was made: the in-memory model holds its weights
     checkpoints = sorted((tmp_path / "ckpt").glob("*.ckpt"))
