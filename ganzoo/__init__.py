@@ -2,42 +2,35 @@
 
 The public API is what this module re-exports; nothing else is promised.
 """
-from ganzoo.augmentation import AdaptiveAugment, DiffAugment
-from ganzoo.callbacks import (
-    DistributionMonitor,
-    GANCheckpoint,
-    GANProgressBar,
-    ImageMetrics,
-    MaxGeneratorSteps,
-    RunReport,
-    SampleGrid,
-)
-from ganzoo.data import (
-    CIFAR10DataModule,
-    DigitsDataModule,
-    FashionMNISTDataModule,
-    Gaussian1D,
-    GaussianMixture2D,
-    Grid2D,
-    ImageDataModule,
-    ImageFolderDataModule,
-    MNISTDataModule,
-    Ring2D,
-    StackedMNISTDataModule,
-    SyntheticDataModule,
-)
-from ganzoo.errors import ConfigError
-from ganzoo.losses import LOSSES, GANLoss, get_loss
-from ganzoo.loggers import TensorBoardLogger, WandbLogger
-from ganzoo.metrics import ImageEvaluator, gaussian_1d_metrics, mode_coverage
-from ganzoo.metrics.prdc import precision_recall_density_coverage
-from ganzoo.modules import ACGAN, DCGAN, ConditionalGAN, DiscriminatorStep, GANModule, ProjectionGAN, VanillaGAN
-from ganzoo.modules import SNGAN
-from ganzoo.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
-from ganzoo.nets import ResNetDiscriminator, ResNetGenerator
-from ganzoo.priors import PRIORS
-from ganzoo.registry import create_gan, list_gans
-from ganzoo.regularisers import R1, R2, BalancedConsistency, LeCam
+import importlib as _importlib
+
+#: where each public name lives; ``import ganzoo`` imports none of them (see ``__getattr__``)
+_EXPORTS = {
+    "ganzoo.augmentation": ("AdaptiveAugment", "DiffAugment"),
+    "ganzoo.callbacks": (
+        "DistributionMonitor", "GANCheckpoint", "GANProgressBar", "ImageMetrics", "MaxGeneratorSteps", "RunReport",
+        "SampleGrid",
+    ),
+    "ganzoo.data": (
+        "CIFAR10DataModule", "DigitsDataModule", "FashionMNISTDataModule", "Gaussian1D", "GaussianMixture2D",
+        "Grid2D", "ImageDataModule", "ImageFolderDataModule", "MNISTDataModule", "Ring2D", "StackedMNISTDataModule",
+        "SyntheticDataModule",
+    ),
+    "ganzoo.errors": ("ConfigError",),
+    "ganzoo.losses": ("LOSSES", "GANLoss", "get_loss"),
+    "ganzoo.loggers": ("TensorBoardLogger", "WandbLogger"),
+    "ganzoo.metrics": ("ImageEvaluator", "gaussian_1d_metrics", "mode_coverage", "precision_recall_density_coverage"),
+    "ganzoo.modules": (
+        "ACGAN", "DCGAN", "ConditionalGAN", "DiscriminatorStep", "GANModule", "ProjectionGAN", "SNGAN", "VanillaGAN",
+    ),
+    "ganzoo.nets": (
+        "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "ResNetDiscriminator",
+        "ResNetGenerator",
+    ),
+    "ganzoo.priors": ("PRIORS",),
+    "ganzoo.registry": ("create_gan", "list_gans"),
+    "ganzoo.regularisers": ("R1", "R2", "BalancedConsistency", "LeCam"),
+}
 
 __version__ = "0.1.0"
 
@@ -96,12 +89,37 @@ __all__ = [
     "precision_recall_density_coverage",
 ]
 
-# The commands moved to ganzoo.commands; their old module names stay importable as the same modules
-# (``from ganzoo.generate import load_generator``, and a monkeypatch there reaches the command).
-import sys as _sys  # noqa: E402
+# The public names are imported on first use (PEP 562), so that `import ganzoo.cli` and
+# `ganzoo --help` import no torch or Lightning; `from ganzoo import VanillaGAN` works as before.
+# The commands' old module names (``from ganzoo.generate import load_generator``) are the
+# modules ganzoo/generate.py, ganzoo/evaluate.py and ganzoo/train_classifier.py, which stand for
+# ganzoo.commands.<name> itself (a monkeypatch there reaches the command).
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+_COMMAND_MODULES = ("evaluate", "generate", "train_classifier")
 
-from ganzoo.commands import evaluate as _evaluate, generate as _generate, train_classifier as _train_classifier  # noqa: E402
 
-_sys.modules.update({f"ganzoo.{m.__name__.rpartition('.')[2]}": m for m in (_evaluate, _generate, _train_classifier)})
-evaluate, generate, train_classifier = _evaluate, _generate, _train_classifier
-del _sys, _evaluate, _generate, _train_classifier
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(_importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value  # later lookups are plain attribute reads
+        return value
+    if name in _COMMAND_MODULES:
+        return _importlib.import_module(f"ganzoo.{name}")
+    raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE) | set(_COMMAND_MODULES))
+
+
+def import_public_api() -> None:
+    """Imports every module behind ganzoo's public names, as ``import ganzoo`` once did.
+
+    What needs every class to be imported calls it: the CLI's short class names
+    (``--model VanillaGAN``) find subclasses among the imported classes, and a checkpoint's
+    classes must be imported before it is loaded (:mod:`ganzoo.checkpoint_loading`).
+    """
+    for module, names in _EXPORTS.items():
+        imported = _importlib.import_module(module)
+        # defined here, as `from ... import` did: a checkpoint's class path `ganzoo.VanillaGAN` is looked up in it
+        globals().update({name: getattr(imported, name) for name in names})

@@ -15,16 +15,25 @@ import signal
 import sys
 from typing import Optional
 
-from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-from ganzoo.checkpoint_loading import check_checkpoint_file  # noqa: F401  re-exported, it lived here
-from ganzoo.commands.fit import (  # noqa: F401  re-exported: ganzoo.cli is where they lived
-    GANZooCLI,
-    RunConfigSaver,
-    check_trainer_settings,
-    trainer_error_line,
-)
 from ganzoo.errors import ConfigError, NonFiniteLossError
+
+#: names that lived here, still importable from ganzoo.cli; imported on first use, so that
+#: ``ganzoo --help`` and ganzoo's own commands do not import Lightning before they need it.
+_MOVED = {
+    "check_checkpoint_file": "ganzoo.checkpoint_loading",
+    "GANZooCLI": "ganzoo.commands.fit",
+    "RunConfigSaver": "ganzoo.commands.fit",
+    "check_trainer_settings": "ganzoo.commands.fit",
+    "trainer_error_line": "ganzoo.commands.fit",
+}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _config_error(err: BaseException) -> Optional[ConfigError]:
@@ -84,15 +93,21 @@ def main(args: Optional[list[str]] = None) -> None:
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        if argv and argv[0] in COMMANDS:
+        if argv in (["-h"], ["--help"]):
+            _print_top_level_help()
+        elif argv and argv[0] in COMMANDS:
             import importlib
 
             importlib.import_module(COMMANDS[argv[0]][0]).main(argv[1:])
         else:
+            import ganzoo
+            from ganzoo.commands.fit import GANZooCLI
+
+            ganzoo.import_public_api()  # every ganzoo class, for the CLI's short class names
             GANZooCLI(args=args)
-    except SIGTERMException:  # Lightning's, a SystemExit with code 0, raised once last.ckpt is saved
-        raise SystemExit(SIGTERM_EXIT_CODE) from None
-    except SystemExit:
+    except SystemExit as exit:
+        if _is_sigterm(exit):  # Lightning's, a SystemExit with code 0, raised once last.ckpt is saved
+            raise SystemExit(SIGTERM_EXIT_CODE) from None
         if argv in (["-h"], ["--help"]):
             print("\nganzoo's own commands (ganzoo COMMAND --help):")
             for name, (_, summary) in COMMANDS.items():
@@ -105,6 +120,20 @@ def main(args: Optional[list[str]] = None) -> None:
             raise
         print(f"ganzoo: error: {_one_line(config_error)}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _print_top_level_help() -> None:
+    """LightningCLI's top-level help, without building the CLI (:mod:`ganzoo.commands.top_help`); exits 0."""
+    from ganzoo.commands.top_help import TOP_LEVEL_HELP
+
+    print(TOP_LEVEL_HELP.format(prog=os.path.basename(sys.argv[0])), end="")
+    raise SystemExit(0)
+
+
+def _is_sigterm(exit: SystemExit) -> bool:
+    """Whether ``exit`` is Lightning's SIGTERMException (only once Lightning is imported can it be one)."""
+    exceptions = sys.modules.get("lightning.pytorch.utilities.exceptions")
+    return exceptions is not None and isinstance(exit, exceptions.SIGTERMException)
 
 
 def _exit_if_disk_full(err: BaseException) -> None:

@@ -460,11 +460,13 @@ def test_the_weight_check_passes_huge_finite_weights_and_stops_at_one_nan():
     with torch.no_grad():
         for p in model.generator.parameters():
             p.fill_(3e38)  # finite; their 2-norm would overflow to inf
-    model._check_weights(optimizer, "G")
+    model._check_weights(optimizer, "G")  # recorded on the device; read by the check
+    model._check_nonfinite("now")
     with torch.no_grad():
         next(model.generator.parameters()).view(-1)[0] = float("nan")
-    with pytest.raises(NonFiniteLossError, match="G's weights became NaN or infinite at generator step 1 "):
-        model._check_weights(optimizer, "G")
+    model._check_weights(optimizer, "G")
+    with pytest.raises(NonFiniteLossError, match="G's weights became NaN or infinite at generator step 1 .* training stopped now,"):
+        model._check_nonfinite("now")
 
 
 def test_a_nonfinite_loss_is_a_training_fault_that_the_cli_prints_as_one_line(tiny_config, tmp_path, capsys, monkeypatch):

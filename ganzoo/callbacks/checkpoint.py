@@ -13,7 +13,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganzoo import compat
 from ganzoo.checkpoint_io import remove_partial_files
-from ganzoo.errors import ConfigError, check_positive_int
+from ganzoo.errors import ConfigError, NonFiniteLossError, check_positive_int
 from ganzoo.loggers import claim_directory, claim_on_rank_zero, release_directory
 
 #: GANCheckpoint's file names when no ``filename`` is given: ``epoch=3-g_step=1500.ckpt``.
@@ -149,6 +149,7 @@ class GANCheckpoint(ModelCheckpoint):
             and trainer.world_size == 1
             and progress.ready == progress.completed
             and not isinstance(exception, OSError)
+            and not isinstance(exception, NonFiniteLossError)  # its weights are the ones no checkpoint may hold
         )
 
     def _save_last_despite(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:

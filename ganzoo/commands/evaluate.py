@@ -18,13 +18,10 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from lightning.pytorch import LightningDataModule
-
 from ganzoo.argparsing import CommandParser, check_output_path, positive_int
-from ganzoo.checkpoint_loading import ClassPolicy, check_datamodule_classes, import_modules, read_checkpoint
 from ganzoo.errors import ConfigError
 from ganzoo.commands.generate import add_import_argument, load_generator
-from ganzoo.metrics.evaluator import METRICS, ImageEvaluator, module_sampler
+from ganzoo.metrics.evaluator import METRICS, ImageEvaluator, module_sampler  # torch, not Lightning: --help stays light
 
 
 def load_datamodule(checkpoint: str, data: Optional[str] = None, data_dir: Optional[str] = None, imports: Sequence[str] = ()):
@@ -34,6 +31,10 @@ def load_datamodule(checkpoint: str, data: Optional[str] = None, data_dir: Optio
     modules the user vouched for); ``data``, named by the user, is imported. It is built with every
     argument it was recorded with (all of them when its constructor takes ``**kwargs``).
     """
+    import ganzoo
+    from ganzoo.checkpoint_loading import ClassPolicy, check_datamodule_classes, import_modules, read_checkpoint
+
+    ganzoo.import_public_api()  # the recorded datamodule's class must be imported to pass the checks
     trusted = import_modules(imports)
     stored = read_checkpoint(checkpoint)
     named = _import_class(data) if data else None
@@ -57,6 +58,8 @@ def load_datamodule(checkpoint: str, data: Optional[str] = None, data_dir: Optio
 def _import_class(class_path: str) -> type:
     """The datamodule class of ``--data`` (named by the user, so it may be imported)."""
     import importlib
+
+    from lightning.pytorch import LightningDataModule
 
     if "." not in class_path:
         class_path = f"ganzoo.{class_path}"

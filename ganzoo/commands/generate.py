@@ -12,16 +12,15 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Optional, Sequence
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from ganzoo.argparsing import CommandParser, check_output_path, positive_int
-from ganzoo.checkpoint_loading import ClassPolicy, import_modules
 from ganzoo.errors import ConfigError
-from ganzoo.modules.gan import GANModule
-from ganzoo.viz import image_grid, save_png, to_uint8
+
+if TYPE_CHECKING:  # imported where used: `ganzoo generate --help` needs neither torch nor Lightning
+    import torch
+
+    from ganzoo.modules.gan import GANModule
 
 
 def load_generator(checkpoint: str, device: str = "auto", imports: Sequence[str] = ()) -> GANModule:
@@ -30,6 +29,13 @@ def load_generator(checkpoint: str, device: str = "auto", imports: Sequence[str]
     ``imports`` (``--import``) are imported first; the checkpoint may name classes from them,
     from ganzoo and from ``torch.nn``/``torch.optim``, nothing else (:mod:`ganzoo.checkpoint_loading`).
     """
+    import torch
+
+    import ganzoo
+    from ganzoo.checkpoint_loading import ClassPolicy, import_modules
+    from ganzoo.modules.gan import GANModule
+
+    ganzoo.import_public_api()  # a checkpoint may name any of ganzoo's classes: they must be imported
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device.startswith("cuda") and not torch.cuda.is_available():
@@ -60,6 +66,11 @@ def write_samples(
     Returns:
         The paths written.
     """
+    import numpy as np
+    import torch
+
+    from ganzoo.viz import image_grid, save_png, to_uint8
+
     path = Path(output)
     suffix = path.suffix.lower()
     is_image = samples.dim() == 4 and samples.shape[1] in (1, 3)
@@ -115,6 +126,8 @@ def parse_labels(module: GANModule, values: Optional[list[str]]) -> Optional[lis
 
 def class_samples(module: GANModule, classes: list[int], per_class: int, seed: int, batch_size: int):
     """``per_class`` samples of each class, one row per class with the same codes in every row."""
+    import torch
+
     z = module.sample_prior(per_class, torch.Generator().manual_seed(seed))
     codes, labels = module.class_rows(z, classes)
     return module.decode(codes, labels, batch_size), labels
@@ -126,6 +139,8 @@ def interpolation(module: GANModule, rows: int, steps: int, seed: int, classes: 
     A conditional GAN keeps one class along each walk: row i has ``classes[i % len(classes)]``
     (every class in turn by default). Returns the samples and their labels (``None`` if unconditional).
     """
+    import torch
+
     z = module.sample_prior(2 * rows, torch.Generator().manual_seed(seed))
     labels = module.walk_labels(rows, steps, classes)
     return module.decode(module.interpolate_latents(z[:rows], z[rows:], steps), labels), labels
@@ -173,6 +188,8 @@ def main(argv: Optional[list[str]] = None) -> list[Path]:
         nrow = args.nrow or args.num_samples
     else:
         if module.num_classes:  # one class for all, or every class in turn
+            import torch
+
             labels = torch.full((args.num_samples,), classes[0]) if classes else torch.arange(args.num_samples) % module.num_classes
         samples = module.generate(args.num_samples, seed=args.seed, labels=labels, batch_size=args.batch_size)
         nrow = args.nrow

@@ -16,7 +16,6 @@ import math
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import Tensor
 
 
@@ -27,6 +26,8 @@ def wasserstein1_to_normal(samples: np.ndarray, mean: float, std: float) -> floa
     consecutive order statistics with the antiderivative of the normal CDF,
     ``H(x) = (x - mean) Phi(z) + std phi(z)``.
     """
+    from scipy import stats  # imported here: `import ganzoo.metrics` stays light
+
     x = np.sort(np.asarray(samples, dtype=np.float64).ravel())
     n = x.size
     z = (x - mean) / std
@@ -50,6 +51,8 @@ def gaussian_1d_metrics(samples: Tensor, mean: float, std: float) -> dict[str, f
         ``mean`` and ``std`` of the samples, ``ks`` (Kolmogorov-Smirnov statistic,
         in [0, 1]) and ``w1`` (Wasserstein-1 distance, in data units).
     """
+    from scipy import stats  # imported here: `import ganzoo.metrics` stays light
+
     x = samples.detach().double().cpu().reshape(-1).numpy()
     return {
         "mean": float(x.mean()),

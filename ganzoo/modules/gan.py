@@ -123,8 +123,12 @@ class GANModule(Sampling, LightningModule):
             does not check. Under ``raise`` and ``skip`` the updated network's parameters
             are checked after each update too (a finite loss can still give NaN weights
             through a huge learning rate): non-finite weights stop training with one line
-            before any checkpoint can hold them. The checks cost two device-to-host syncs
-            per update.
+            before any checkpoint can hold them. Under ``raise`` nothing waits for the device
+            inside an update: the losses stay on it and are read, with the weights' max-norms,
+            every ``nonfinite_check_every`` generator steps, before each checkpoint, before
+            each validation and at the end (see :mod:`ganzoo.modules.nonfinite`); the error
+            names the first bad loss's update. ``skip`` decides at each update, so it reads
+            each loss (and, under DDP, all-reduces the decision) at its update.
         ema_decay: keep an exponential moving average of G's weights with this decay
             (e.g. 0.999; Karras et al. 2018, Yazıcı et al. 2019) and sample and evaluate with it;
             ``None`` keeps none. The decay warms up as ``min(ema_decay, (1 + t) / (10 + t))``
@@ -134,6 +138,9 @@ class GANModule(Sampling, LightningModule):
         max_consecutive_skips: under ``on_nonfinite_loss="skip"``, training stops with one
             line once G's (or D's) loss has been NaN or infinite at this many updates in a
             row, instead of skipping forever.
+        nonfinite_check_every: under ``on_nonfinite_loss="raise"``, generator steps between
+            two reads of the recorded losses and weights (each one device-to-host copy, and
+            one all-reduce under DDP); checkpoints and validations are checked whatever it is.
         regularisers: terms added to D's loss at each D step (:class:`~ganzoo.regularisers.Regulariser`:
             R1, R2, LeCam, ...), each logged as ``train/d_<name>``; added by the default
             :meth:`discriminator_penalty` (an override calls ``super()`` to keep them).
@@ -170,6 +177,7 @@ class GANModule(Sampling, LightningModule):
         ema_decay: Optional[float] = None,
         ema_start: int = 0,
         max_consecutive_skips: int = 100,
+        nonfinite_check_every: int = 50,
         regularisers: Optional[list[Regulariser]] = None,
         augmentation: Optional[Augmentation] = None,
         compile: bool = False,
@@ -196,6 +204,8 @@ class GANModule(Sampling, LightningModule):
         self.skipped_steps = 0
         #: updates of each player skipped in a row; a finite loss resets its count.
         self.consecutive_skips = {"G": 0, "D": 0}
+        self.nonfinite_check_every = check_positive_int("nonfinite_check_every", nonfinite_check_every, "nonfinite_check_every=50")
+        self._nonfinite_record = nonfinite.Record()  # under raise: the values that the next check reads
         self._optimizer_factories = (g_optimizer or _default_adam, d_optimizer or _default_adam)
         self._scheduler_factories = (g_scheduler, d_scheduler)
         checks.check_optimizer_factories(self._optimizer_factories, self._scheduler_factories)
@@ -449,6 +459,7 @@ class GANModule(Sampling, LightningModule):
         return True
     _check_weights = nonfinite.check_weights  # stops on NaN or infinite weights after an update
     _finite = nonfinite.finite  # whether a loss may be backpropagated (on_nonfinite_loss)
+    _check_nonfinite = nonfinite.check_recorded  # under raise: reads what the updates since the last check recorded
 
     def _logging_this_batch(self) -> bool:
         """Whether Lightning writes this batch's on-step values (every ``log_every_n_steps`` batches).
@@ -508,6 +519,7 @@ class GANModule(Sampling, LightningModule):
         self._torch_state_after_batch = torch.get_rng_state()
 
     def on_validation_epoch_start(self) -> None:
+        self._check_nonfinite("before a validation")  # its metrics and figures never show weights a NaN loss made
         distributed.share_statistics(self._trainer, (self.generator, self.generator_ema))
         self._random_states_before_validation = random_states()
         # Lightning creates the validation iterator before this hook, and a DataLoader draws its
@@ -564,6 +576,7 @@ class GANModule(Sampling, LightningModule):
             self._check_shapes(torch.zeros((2, *data_shape)), _source=type(datamodule).__name__)
 
     def on_train_end(self) -> None:
+        self._check_nonfinite("at the end of training")
         distributed.share_statistics(self._trainer, (self.generator, self.generator_ema))
 
     def _check_shapes(self, real: Tensor, _source: str = "the data") -> None:
@@ -611,6 +624,7 @@ class GANModule(Sampling, LightningModule):
         return lightning_loader(checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict, **kwargs)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        self._check_nonfinite("before writing a checkpoint")  # raised before anything is written
         resume.save_state(self, checkpoint)  # counters, random states, position, per-process buffers
         checkpoint["ganzoo_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
