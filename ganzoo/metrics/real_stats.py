@@ -23,7 +23,6 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ganzoo.checkpoint_io import write_atomically
 from ganzoo.viz import to_uint8
 
 
@@ -97,6 +96,8 @@ class RealStatsCache:
         path = self.path(kind, description)
         payload = {k: v.detach().cpu() for k, v in tensors.items()}
         payload["description"] = json.dumps(description, sort_keys=True)
+        from ganzoo.checkpoint_io import write_atomically  # here: it imports Lightning, which `evaluate --help` must not
+
         try:
             write_atomically(path, lambda file: torch.save(payload, file))
         except OSError as err:  # the cache only saves time: a failed write must not lose the metrics
