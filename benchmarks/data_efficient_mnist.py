@@ -4,7 +4,7 @@ The experiment of DiffAugment (Zhao et al. 2020) and ADA (Karras et al. 2020) on
 have: the recipe (``dcgan_mnist`` by default) is trained through ``ganzoo fit`` on
 
 - all 60,000 training digits (``full``);
-- a subset of 10% (6,000) or 1% (600) digits (or, asked for with ``--arms``, 0.1%: 60) (``--data.init_args.subset``, drawn with
+- a subset of 10% (6,000) or 1% (600) digits (or, asked for with ``--arms``, 0.2%: 120) (``--data.init_args.subset``, drawn with
   ``subset_seed`` 0, so every arm and seed of a fraction sees the same digits and the 1%
   digits lie inside the 10%), each
   - without augmentation (``none``),
@@ -39,7 +39,7 @@ import torch
 
 from _common import ROOT, cell, collect, fit, machine
 
-FRACTIONS = {"full": None, "10%": 0.1, "1%": 0.01, "0.1%": 0.001}
+FRACTIONS = {"full": None, "10%": 0.1, "1%": 0.01, "0.2%": 0.002}
 AUGMENTATIONS = {
     "none": None,
     "diffaug": {"class_path": "ganzoo.DiffAugment"},
@@ -47,8 +47,8 @@ AUGMENTATIONS = {
 }
 #: the arms in table order: full data without augmentation, then each fraction with each augmentation
 ARMS = ["full-none"] + [f"{fraction}-{aug}" for fraction in ("10%", "1%") for aug in AUGMENTATIONS]
-#: arms run only when asked for (``--arms``): 60 digits, where D's overfitting starts early
-EXTRA_ARMS = [f"0.1%-{aug}" for aug in AUGMENTATIONS]
+#: arms run only when asked for (``--arms``): 120 digits, where D overfits early
+EXTRA_ARMS = [f"0.2%-{aug}" for aug in AUGMENTATIONS]
 
 
 def overrides(arm: str) -> list[str]:
