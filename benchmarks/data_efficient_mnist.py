@@ -12,7 +12,8 @@ have: the recipe (``dcgan_mnist`` by default) is trained through ``ganzoo fit`` 
     both players' steps, p = 1),
   - with ADA's adaptive probability (``ada``: the same ops, p driven by
     r_t = E[sign(D(real))] towards the target 0.6; ``speed_img`` 100,000 so that p can
-    reach 1 within these short runs, where ADA's 500,000 images suit runs of millions).
+    reach 1 within these short runs, where ADA's 500,000 images suit runs of millions),
+  - (asked for with ``--arms``) with DiffAugment's translation alone (``translation``).
 
 Each run is scored by ``ganzoo evaluate`` against the 10,000 **test** digits, which no
 arm trained on (a subset run's own training digits would reward memorising them):
@@ -44,11 +45,12 @@ AUGMENTATIONS = {
     "none": None,
     "diffaug": {"class_path": "ganzoo.DiffAugment"},
     "ada": {"class_path": "ganzoo.AdaptiveAugment", "init_args": {"speed_img": 100_000}},
+    "translation": {"class_path": "ganzoo.DiffAugment", "init_args": {"policy": "translation"}},
 }
 #: the arms in table order: full data without augmentation, then each fraction with each augmentation
-ARMS = ["full-none"] + [f"{fraction}-{aug}" for fraction in ("10%", "1%") for aug in AUGMENTATIONS]
-#: arms run only when asked for (``--arms``): 120 digits, where D overfits early
-EXTRA_ARMS = [f"0.2%-{aug}" for aug in AUGMENTATIONS]
+ARMS = ["full-none"] + [f"{fraction}-{aug}" for fraction in ("10%", "1%") for aug in ("none", "diffaug", "ada")]
+#: arms run only when asked for (``--arms``): DiffAugment's translation alone, and 120 digits, where D overfits early
+EXTRA_ARMS = [f"{fraction}-translation" for fraction in ("10%", "1%")] + [f"0.2%-{aug}" for aug in AUGMENTATIONS]
 
 
 def overrides(arm: str) -> list[str]:
