@@ -4,7 +4,7 @@ The experiment of DiffAugment (Zhao et al. 2020) and ADA (Karras et al. 2020) on
 have: the recipe (``dcgan_mnist`` by default) is trained through ``ganzoo fit`` on
 
 - all 60,000 training digits (``full``);
-- a subset of 10% (6,000) or 1% (600) digits (``--data.init_args.subset``, drawn with
+- a subset of 10% (6,000) or 1% (600) digits (or, asked for with ``--arms``, 0.2%: 120) (``--data.init_args.subset``, drawn with
   ``subset_seed`` 0, so every arm and seed of a fraction sees the same digits and the 1%
   digits lie inside the 10%), each
   - without augmentation (``none``),
@@ -12,7 +12,8 @@ have: the recipe (``dcgan_mnist`` by default) is trained through ``ganzoo fit`` 
     both players' steps, p = 1),
   - with ADA's adaptive probability (``ada``: the same ops, p driven by
     r_t = E[sign(D(real))] towards the target 0.6; ``speed_img`` 100,000 so that p can
-    reach 1 within these short runs, where ADA's 500,000 images suit runs of millions).
+    reach 1 within these short runs, where ADA's 500,000 images suit runs of millions),
+  - (asked for with ``--arms``) with DiffAugment's translation alone (``translation``).
 
 Each run is scored by ``ganzoo evaluate`` against the 10,000 **test** digits, which no
 arm trained on (a subset run's own training digits would reward memorising them):
@@ -39,14 +40,17 @@ import torch
 
 from _common import ROOT, cell, collect, fit, machine
 
-FRACTIONS = {"full": None, "10%": 0.1, "1%": 0.01}
+FRACTIONS = {"full": None, "10%": 0.1, "1%": 0.01, "0.2%": 0.002}
 AUGMENTATIONS = {
     "none": None,
     "diffaug": {"class_path": "ganzoo.DiffAugment"},
     "ada": {"class_path": "ganzoo.AdaptiveAugment", "init_args": {"speed_img": 100_000}},
+    "translation": {"class_path": "ganzoo.DiffAugment", "init_args": {"policy": "translation"}},
 }
 #: the arms in table order: full data without augmentation, then each fraction with each augmentation
-ARMS = ["full-none"] + [f"{fraction}-{aug}" for fraction in ("10%", "1%") for aug in AUGMENTATIONS]
+ARMS = ["full-none"] + [f"{fraction}-{aug}" for fraction in ("10%", "1%") for aug in ("none", "diffaug", "ada")]
+#: arms run only when asked for (``--arms``): DiffAugment's translation alone, and 120 digits, where D overfits early
+EXTRA_ARMS = [f"{fraction}-translation" for fraction in ("10%", "1%")] + [f"0.2%-{aug}" for aug in AUGMENTATIONS]
 
 
 def overrides(arm: str) -> list[str]:
@@ -143,7 +147,7 @@ def table(results: dict[str, list[dict]]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--arms", nargs="+", default=ARMS, choices=ARMS)
+    p.add_argument("--arms", nargs="+", default=ARMS, choices=ARMS + EXTRA_ARMS)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     p.add_argument("--recipe", default="dcgan_mnist", help="a recipe of zoo_configs/ (or a YAML file's path)")
     p.add_argument("--max_g_steps", type=int, default=None, help="override the recipe's max_g_steps")
@@ -156,7 +160,7 @@ def main() -> None:
         p.error("--data_dir is needed to train and score: give the directory holding MNIST/raw, or pass --reuse")
     args.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
-    arms = [arm for arm in ARMS if arm in args.arms]
+    arms = [arm for arm in ARMS + EXTRA_ARMS if arm in args.arms]
     results, missing = collect(arms, args.seeds, args.out, args.reuse, lambda arm, seed: run(arm, seed, args))
     print(f"\n{machine(args.threads)}")
     steps = f" --max_g_steps {args.max_g_steps}" if args.max_g_steps else ""

@@ -14,6 +14,8 @@ from ganzoo.registry import ZOO
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / "zoo_configs").glob("*.yaml"))
+# the benchmarks' own configs are run by users too (their commands are in docs/): parsed like the recipes
+BENCHMARK_CONFIGS = sorted((ROOT / "benchmarks" / "configs").glob("*.yaml"))
 QUICK_START = ROOT / "zoo_configs" / "vanilla_gaussian1d.yaml"
 
 
@@ -34,7 +36,7 @@ def test_there_are_recipes():
     }
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("config", CONFIGS + BENCHMARK_CONFIGS, ids=lambda p: p.name)
 def test_every_zoo_config_parses_and_instantiates_through_the_cli(config, capsys, tmp_path):
     with pytest.raises(SystemExit) as info:
         main(["fit", "--config", str(config), "--print_config"])
