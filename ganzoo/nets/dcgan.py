@@ -29,21 +29,27 @@ NORMS: dict[str, Optional[Callable[[int], nn.Module]]] = {
 }
 
 
-def _layout(image_shape: Sequence[int]) -> tuple[int, int, int]:
-    """``(channels, base, k)`` of an image shape ``(C, S, S)`` with ``S = base * 2**k``."""
+def square_image(network: str, option: str, image_shape: Sequence[int], sizes: Sequence[int]) -> tuple[int, int]:
+    """``(channels, side)`` of an image shape ``(C, S, S)`` with S in ``sizes``; any other shape raises one
+    line naming the ``network`` (``"DCGAN"``) and its ``option`` (``"image_shape"``)."""
     shape = tuple(image_shape) if isinstance(image_shape, Sequence) and not isinstance(image_shape, str) else None
     if shape is None or len(shape) != 3 or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
         raise ConfigError(
-            f"DCGAN image_shape must be (channels, height, width), got {image_shape!r}; e.g. image_shape=[1, 28, 28]"
+            f"{network} {option} must be (channels, height, width), got {image_shape!r}; e.g. {option}=[1, 28, 28]"
         )
     channels, height, width = shape
-    check_positive_int("DCGAN image channels", channels, "image_shape=[3, 32, 32] for RGB")
-    if height != width or height not in SUPPORTED_SIZES:
-        sizes = ", ".join(str(s) for s in SUPPORTED_SIZES)
+    check_positive_int(f"{network} image channels", channels, f"{option}=[3, 32, 32] for RGB")
+    if height != width or height not in sizes:
         raise ConfigError(
-            f"DCGAN image size {height}x{width} is not supported; use a square size in {sizes} "
-            "(resize the data with image_size=...)"
+            f"{network} image size {height}x{width} is not supported; use a square size in "
+            f"{', '.join(str(s) for s in sizes)} (resize the data with image_size=...)"
         )
+    return channels, height
+
+
+def _layout(image_shape: Sequence[int]) -> tuple[int, int, int]:
+    """``(channels, base, k)`` of an image shape ``(C, S, S)`` with ``S = base * 2**k``."""
+    channels, height = square_image("DCGAN", "image_shape", image_shape, SUPPORTED_SIZES)
     base = 7 if height % 7 == 0 else 4
     return channels, base, (height // base).bit_length() - 1
 

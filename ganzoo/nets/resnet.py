@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganzoo.errors import ConfigError, check_nonnegative_int, check_positive_int, choose_from
+from ganzoo.nets.dcgan import square_image
 
 
 @dataclass(frozen=True)
@@ -64,19 +65,7 @@ RESNET_NORMS = ("spectral", "none")
 
 def resnet_layout(image_shape: Sequence[int]) -> tuple[int, ResNetLayout]:
     """``(channels, layout)`` of an image shape ``(C, S, S)``; other shapes raise one line."""
-    shape = tuple(image_shape) if isinstance(image_shape, Sequence) and not isinstance(image_shape, str) else None
-    if shape is None or len(shape) != 3 or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
-        raise ConfigError(
-            f"ResNet data_shape must be (channels, height, width), got {image_shape!r}; e.g. data_shape=[3, 32, 32]"
-        )
-    channels, height, width = shape
-    check_positive_int("ResNet image channels", channels, "data_shape=[3, 32, 32] for RGB")
-    if height != width or height not in LAYOUTS:
-        sizes = ", ".join(str(s) for s in LAYOUTS)
-        raise ConfigError(
-            f"ResNet image size {height}x{width} is not supported; use a square size in {sizes} "
-            "(resize the data with image_size=...)"
-        )
+    channels, height = square_image("ResNet", "data_shape", image_shape, tuple(LAYOUTS))
     return channels, LAYOUTS[height]
 
 
