@@ -3,6 +3,7 @@
 The public API is what this module re-exports; nothing else is promised.
 """
 import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 #: where each public name lives; ``import ganzoo`` imports none of them (see ``__getattr__``)
 _EXPORTS = {
@@ -31,6 +32,32 @@ _EXPORTS = {
     "ganzoo.registry": ("create_gan", "list_gans"),
     "ganzoo.regularisers": ("R1", "R2", "BalancedConsistency", "LeCam"),
 }
+
+if _TYPE_CHECKING:  # the same names imported statically, for type checkers and the API pages (griffe reads source)
+    from ganzoo.augmentation import AdaptiveAugment, DiffAugment  # noqa: F401
+    from ganzoo.callbacks import (  # noqa: F401
+        DistributionMonitor, GANCheckpoint, GANProgressBar, ImageMetrics, MaxGeneratorSteps, RunReport, SampleGrid,
+    )
+    from ganzoo.data import (  # noqa: F401
+        CIFAR10DataModule, DigitsDataModule, FashionMNISTDataModule, Gaussian1D, GaussianMixture2D, Grid2D,
+        ImageDataModule, ImageFolderDataModule, MNISTDataModule, Ring2D, StackedMNISTDataModule,
+        SyntheticDataModule,
+    )
+    from ganzoo.errors import ConfigError  # noqa: F401
+    from ganzoo.losses import LOSSES, GANLoss, get_loss  # noqa: F401
+    from ganzoo.loggers import TensorBoardLogger, WandbLogger  # noqa: F401
+    from ganzoo.metrics import (  # noqa: F401
+        ImageEvaluator, gaussian_1d_metrics, mode_coverage, precision_recall_density_coverage,
+    )
+    from ganzoo.modules import (  # noqa: F401
+        ACGAN, DCGAN, ConditionalGAN, DiscriminatorStep, GANModule, ProjectionGAN, SNGAN, VanillaGAN,
+    )
+    from ganzoo.nets import (  # noqa: F401
+        DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, ResNetDiscriminator, ResNetGenerator,
+    )
+    from ganzoo.priors import PRIORS  # noqa: F401
+    from ganzoo.registry import create_gan, list_gans  # noqa: F401
+    from ganzoo.regularisers import R1, R2, BalancedConsistency, LeCam  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -57,8 +57,8 @@ def nearest_distances(queries: Tensor, reference: Tensor, query_chunk: int = 102
     Args:
         queries: ``(M, D)``.
         reference: ``(N, D)``, on the same device.
-        query_chunk, reference_chunk: the block of distances held at once, ``query_chunk x
-            reference_chunk`` floats.
+        query_chunk: queries per block of distances.
+        reference_chunk: reference rows per block: a block holds ``query_chunk x reference_chunk`` floats.
 
     Returns:
         ``(M,)`` float32 distances, on the queries' device.

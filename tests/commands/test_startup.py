@@ -67,3 +67,17 @@ def test_ganzoo_help_is_lightning_clis_own_help_followed_by_ganzoos_commands(cap
     print(f"LightningCLI's help, for ganzoo/commands/top_help.py:\n{real!r}")
     assert shown.startswith(real) and real.startswith("usage: ganzoo [-c CONFIG] {fit,validate,test,predict} ...")
     assert shown[len(real):].startswith("\nganzoo's own commands (ganzoo COMMAND --help):\n  generate ")
+
+
+def test_the_static_imports_for_type_checkers_and_the_docs_match_the_lazy_exports():
+    """``ganzoo/__init__.py`` names its exports twice: ``_EXPORTS`` for the lazy imports at run time and an
+    ``if TYPE_CHECKING:`` block that static readers (type checkers, the API pages' griffe) follow; they must agree."""
+    import ast
+
+    import ganzoo
+
+    tree = ast.parse((ROOT / "ganzoo" / "__init__.py").read_text())
+    (block,) = [node for node in tree.body if isinstance(node, ast.If) and getattr(node.test, "id", "") == "_TYPE_CHECKING"]
+    static = {node.module: tuple(alias.name for alias in node.names) for node in block.body}
+    assert static == ganzoo._EXPORTS
+    assert sorted(name for names in static.values() for name in names) == sorted(ganzoo.__all__)
