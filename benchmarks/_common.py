@@ -20,18 +20,35 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def training_parser(doc: str, recipes, default, out: str, seeds: Optional[list[int]] = None, reuse: bool = True):
-    """An argument parser with the options of the scripts that train recipes: ``--recipes``, ``--seeds``
-    (when ``seeds`` gives the default), ``--threads``, ``--out`` (``runs/<out>``) and ``--reuse``."""
+def training_parser(doc: str, recipes, default, out: str, seeds: Optional[list[int]] = None, reuse: bool = True,
+                    choice: str = "recipes", data_dir: bool = False):
+    """An argument parser with the options of the scripts that train recipes: ``--recipes`` (or ``--<choice>``,
+    from ``recipes``), ``--seeds`` (when ``seeds`` gives the default), ``--threads``, ``--out`` (``runs/<out>``),
+    ``--reuse`` and, with ``data_dir``, MNIST's ``--data_dir`` (needed unless ``--reuse``: see
+    :func:`parse_training_args`)."""
     p = argparse.ArgumentParser(description=doc.splitlines()[0])
-    p.add_argument("--recipes", nargs="+", default=list(default), choices=list(recipes))
+    p.add_argument(f"--{choice}", nargs="+", default=list(default), choices=list(recipes))
     if seeds is not None:
         p.add_argument("--seeds", nargs="+", type=int, default=seeds)
     p.add_argument("--threads", type=int, default=1, help="torch threads of each training process")
     p.add_argument("--out", type=Path, default=ROOT / "runs" / out)
     if reuse:
         p.add_argument("--reuse", action="store_true", help="print the table of finished runs in --out, train nothing")
+    if data_dir:
+        p.add_argument("--data_dir", default=None,
+                       help="directory holding MNIST/raw (e.g. ../shared/data); needed unless --reuse")
     return p
+
+
+def parse_training_args(p: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parses a :func:`training_parser`'s arguments (with ``data_dir``): refuses training without ``--data_dir``
+    in one line, creates ``--out`` and sets this process's torch threads."""
+    args = p.parse_args()
+    if not args.reuse and args.data_dir is None:
+        p.error("--data_dir is needed to train and score: give the directory holding MNIST/raw, or pass --reuse")
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    return args
 
 
 def last_checkpoint(save_dir: Path) -> Optional[Path]:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import torch
 
-from _common import ROOT, cell, collect, fit, machine
+from _common import cell, collect, fit, machine, parse_training_args, training_parser
 
 FRACTIONS = {"full": None, "10%": 0.1, "1%": 0.01, "0.2%": 0.002}
 AUGMENTATIONS = {
@@ -146,20 +146,11 @@ def table(results: dict[str, list[dict]]) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--arms", nargs="+", default=ARMS, choices=ARMS + EXTRA_ARMS)
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    p = training_parser(__doc__, ARMS + EXTRA_ARMS, ARMS, "bench_data_efficient", seeds=[0, 1], choice="arms",
+                        data_dir=True)
     p.add_argument("--recipe", default="dcgan_mnist", help="a recipe of zoo_configs/ (or a YAML file's path)")
     p.add_argument("--max_g_steps", type=int, default=None, help="override the recipe's max_g_steps")
-    p.add_argument("--data_dir", default=None, help="directory holding MNIST/raw (e.g. ../shared/data); needed unless --reuse")
-    p.add_argument("--threads", type=int, default=1, help="torch threads of each training process")
-    p.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_data_efficient")
-    p.add_argument("--reuse", action="store_true", help="print the table of finished runs in --out, train nothing")
-    args = p.parse_args()
-    if not args.reuse and args.data_dir is None:
-        p.error("--data_dir is needed to train and score: give the directory holding MNIST/raw, or pass --reuse")
-    args.out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(args.threads)
+    args = parse_training_args(p)
     arms = [arm for arm in ARMS + EXTRA_ARMS if arm in args.arms]
     results, missing = collect(arms, args.seeds, args.out, args.reuse, lambda arm, seed: run(arm, seed, args))
     print(f"\n{machine(args.threads)}")

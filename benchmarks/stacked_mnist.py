@@ -33,9 +33,8 @@ import json
 from pathlib import Path
 from typing import Optional
 
-import torch
 
-from _common import cell, collect, fit, machine, training_parser
+from _common import cell, collect, fit, machine, parse_training_args, training_parser
 
 RECIPES = {"dcgan_stacked_mnist": "DCGAN", "pacdcgan2_stacked_mnist": "PacDCGAN2"}
 NUM_FAKE = 26_000
@@ -140,15 +139,10 @@ def trend_lines(results: dict[str, list[dict]]) -> list[str]:
 
 
 def main() -> None:
-    p = training_parser(__doc__, RECIPES, RECIPES, "bench_stacked", seeds=[0, 1, 2])
-    p.add_argument("--data_dir", default=None, help="directory holding MNIST/raw (e.g. ../shared/data); needed unless --reuse")
+    p = training_parser(__doc__, RECIPES, RECIPES, "bench_stacked", seeds=[0, 1, 2], data_dir=True)
     p.add_argument("--max_g_steps", type=int, default=None, help="override the recipes' max_g_steps (a shortened run)")
     p.add_argument("--device", default="auto", help="where the 26,000 samples are scored: cpu, cuda or auto")
-    args = p.parse_args()
-    if not args.reuse and args.data_dir is None:
-        p.error("--data_dir is needed to train and score: give the directory holding MNIST/raw, or pass --reuse")
-    args.out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(args.threads)
+    args = parse_training_args(p)
     results, missing = collect(args.recipes, args.seeds, args.out, args.reuse, lambda recipe, seed: run(recipe, seed, args))
     print()
     print("\n".join(trend_lines(results)))
