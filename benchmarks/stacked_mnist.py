@@ -33,7 +33,6 @@ import json
 from pathlib import Path
 from typing import Optional
 
-
 from _common import cell, collect, fit, machine, parse_training_args, training_parser
 
 RECIPES = {"dcgan_stacked_mnist": "DCGAN", "pacdcgan2_stacked_mnist": "PacDCGAN2"}
