@@ -1,0 +1,49 @@
+"""benchmarks/data_efficient_mnist.py's own logic on tiny fake results: the arms' overrides, the table and the
+share of the gap to full data that an augmentation closes. Nothing trains."""
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the script imports its neighbour _common
+    return importlib.import_module("data_efficient_mnist")
+
+
+def fake(arm, seed, fd, score=6.0, p=None, seconds=600.0):
+    return {"arm": arm, "seed": seed, "fd": fd, "classifier_score": score, "augment_p": p, "train_seconds": seconds}
+
+
+def test_each_arm_sets_the_subset_and_the_augmentation_on_the_command_line(bench):
+    assert bench.overrides("full-none") == []
+    assert bench.overrides("1%-none") == ["--data.init_args.subset", "0.01", "--data.init_args.subset_seed", "0"]
+    extra = bench.overrides("0.2%-ada")
+    assert extra[:2] == ["--data.init_args.subset", "0.002"]
+    assert json.loads(extra[-1]) == {"class_path": "ganzoo.AdaptiveAugment", "init_args": {"speed_img": 100_000}}
+    assert json.loads(bench.overrides("10%-translation")[-1])["init_args"] == {"policy": "translation"}
+
+
+def test_the_gap_closed_is_the_share_of_none_minus_full_that_augmentation_removes(bench):
+    results = {
+        "full-none": [fake("full-none", 0, 20.0)],
+        "1%-none": [fake("1%-none", 0, 30.0), fake("1%-none", 1, 32.0)],  # mean 31: a gap of 11
+        "1%-diffaug": [fake("1%-diffaug", 0, 25.5)],  # closes 5.5 of 11
+        "1%-ada": [fake("1%-ada", 0, 36.5, p=0.44)],  # widens it by 5.5
+        "10%-none": [fake("10%-none", 0, 19.0)],  # no gap
+        "10%-diffaug": [fake("10%-diffaug", 0, 25.0)],
+    }
+    assert bench.recovered(results, "1%-diffaug") == "50%"
+    assert bench.recovered(results, "1%-ada") == "-50%"
+    assert bench.recovered(results, "10%-diffaug") == "no gap"
+    assert bench.recovered(results, "1%-none") == ""  # no augmentation: nothing to close
+    rows = bench.table(results).splitlines()
+    assert rows[2].startswith("| 60,000 (all) | none | 1 | 20.00 ± 0.00 |")
+    one_percent = next(row for row in rows if row.startswith("| 1% (600) | none"))
+    assert "| 2 | 31.00 ± 1.00 |" in one_percent and "0: 30.00 / 6.00, 1: 32.00 / 6.00" in one_percent
+    ada = next(row for row in rows if row.startswith("| 1% (600) | ada"))
+    assert "| -50% | 0.44 |" in ada
