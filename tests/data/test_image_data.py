@@ -255,3 +255,15 @@ def test_the_digits_evaluator_does_not_depend_on_the_thread_count():
         assert result.returncode == 0, result.stderr[-2000:]
         values.append(float(result.stdout.strip().splitlines()[-1]))
     assert values[0] == pytest.approx(values[1], rel=1e-7, abs=0)
+
+
+def test_a_checkpoint_naming_a_datamodule_by_its_data_images_path_still_rebuilds_it(tmp_path):
+    """Checkpoints record their datamodule's class path (``ganzoo.data.images.DigitsDataModule``): the
+    concrete datamodules stay in ganzoo.data.images whatever moves to ganzoo.data.image_base."""
+    from ganzoo.commands.evaluate import load_datamodule
+
+    checkpoint = {"state_dict": {}, "ganzoo_datamodule": "ganzoo.data.images.DigitsDataModule",
+                  "datamodule_hyper_parameters": {"batch_size": 32, "image_size": 16, "seed": 3}}  # fmt: skip
+    torch.save(checkpoint, tmp_path / "digits.ckpt")
+    data = load_datamodule(str(tmp_path / "digits.ckpt"))
+    assert isinstance(data, DigitsDataModule) and data.image_shape == (1, 16, 16) and data.seed == 3
