@@ -225,3 +225,43 @@ def test_a_short_fit_of_the_recipe_through_the_cli(mnist_dir, tmp_path, monkeypa
     # 256 digits fill the buffer in 4 batches (G step 1 with 2 D steps a G step), then G steps 3 and 5
     assert stored["ganzoo_self_conditioning"] == {"samples_seen": 12 * 64, "clusterings": 3, "clustered_at": 5}
     assert stored["state_dict"]["cluster_centres"].shape[0] == 20
+
+
+DDP_SCRIPT = """
+import sys
+import lightning.pytorch as pl
+import torch
+from ganzoo import DigitsDataModule, MaxGeneratorSteps, SelfConditionedGAN
+
+pl.seed_everything(0)
+model = SelfConditionedGAN(num_clusters=3, cluster_samples=32, recluster_every=1, data_shape=[1, 16, 16], g_width=4,
+                           d_width=4, d_norm="batch")  # BatchNorm: each process's D keeps its own statistics
+trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp", logger=False, enable_checkpointing=False,
+                     enable_progress_bar=False, enable_model_summary=False, max_epochs=-1, limit_val_batches=0,
+                     callbacks=[MaxGeneratorSteps(5)])
+trainer.fit(model, DigitsDataModule(batch_size=16, image_size=16))
+state = {name: value for name, value in model.state_dict().items() if name.startswith("cluster")}
+torch.save({**state, "clusterings": model.clusterings}, f"{sys.argv[1]}/rank{trainer.global_rank}.pt")
+"""
+
+
+@pytest.mark.slow  # two processes
+def test_under_ddp_every_process_clusters_all_buffers_and_labels_alike(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "ddp_selfcond.py"
+    script.write_text(DDP_SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run([sys.executable, str(script), str(tmp_path)], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    # the buffer fills at G step 1 (2 batches of 16 per process), then a clustering at every G step
+    assert rank0["clusterings"] == rank1["clusterings"] == 4
+    assert not torch.equal(rank0["cluster_buffer"], rank1["cluster_buffer"])  # each process its own samples
+    assert rank0["cluster_counts"].sum() == 64  # both buffers clustered together
+    for name in rank0:
+        if name not in ("cluster_buffer", "clusterings"):  # centres, counts and the frozen trunk: rank 0's
+            assert torch.equal(rank0[name], rank1[name]), name
