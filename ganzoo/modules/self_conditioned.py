@@ -151,12 +151,12 @@ class SelfConditionedGAN(ProjectionGAN):
         trunk's features (all 0 before the first clustering)."""
         if not self.clusterings:
             return torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
-        return clustering.nearest(self._features(x, chunk_size), self.cluster_centres)[0]
+        return clustering.nearest(self._features(x, chunk_size), self.cluster_centres.float())[0]
 
     def _features(self, x: Tensor, chunk_size: int = 1024) -> Tensor:
         """The frozen trunk's float32 features ``(N, F)`` of samples ``(N, *S)``, a chunk at a time."""
-        device = self.cluster_centres.device
-        return torch.cat([self.cluster_encoder(chunk.to(device, torch.float32)).float() for chunk in x.split(chunk_size)])
+        weight = next(self.cluster_encoder.parameters())  # its device and dtype (bf16 under a "-true" precision)
+        return torch.cat([self.cluster_encoder(chunk.to(weight)).float() for chunk in x.split(chunk_size)])
 
     def batch_labels(self, batch: Any) -> Tensor:
         """The cluster labels ``(N,)`` of a batch's real samples; labels the batch holds are ignored."""
