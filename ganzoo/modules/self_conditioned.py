@@ -199,13 +199,13 @@ class SelfConditionedGAN(ProjectionGAN):
         old_labels = self._gathered(self.cluster_labels(self.cluster_buffer))  # in the old features and centres
         self.cluster_encoder.trunk.load_state_dict(self._broadcast(self.discriminator.features.state_dict()))
         features = self._gathered(self._features(self.cluster_buffer)).cpu()
-        generator = torch.Generator().manual_seed(int(np.random.SeedSequence([self.eval_seed, self.clusterings]).generate_state(1)[0]))
         if self.clusterings:  # from the old partition's means in the new features, its labels kept
             start = clustering.cluster_means(features, old_labels.cpu(), self.num_clusters)
             result = clustering.lloyd(features, start, self.kmeans_iters)
             result = clustering.relabel(result, clustering.match_clusters(old_labels, result.labels, self.num_clusters))
-        else:
-            result = clustering.kmeans(features, self.num_clusters, self.kmeans_iters, generator)
+        else:  # k-means++ from a seed of its own: the same on every process and in a resumed run
+            seed = int(np.random.SeedSequence([self.eval_seed, self.clusterings]).generate_state(1)[0])
+            result = clustering.kmeans(features, self.num_clusters, self.kmeans_iters, torch.Generator().manual_seed(seed))
         counts = torch.bincount(result.labels, minlength=self.num_clusters).float()
         centres, counts = self._broadcast((result.centres, counts))
         self.cluster_centres.copy_(centres)
@@ -234,6 +234,7 @@ class SelfConditionedGAN(ProjectionGAN):
         super().on_save_checkpoint(checkpoint)
         checkpoint[CHECKPOINT_KEY] = {
             "samples_seen": self.samples_seen, "clusterings": self.clusterings, "clustered_at": self.clustered_at,
+            "logs": {name: float(value) for name, value in self._cluster_logs.items()},  # logged until the next one
         }  # fmt: skip
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
@@ -242,3 +243,4 @@ class SelfConditionedGAN(ProjectionGAN):
         self.samples_seen = int(stored.get("samples_seen", 0))
         self.clusterings = int(stored.get("clusterings", 0))
         self.clustered_at = int(stored.get("clustered_at", -1))
+        self._cluster_logs = {name: torch.tensor(value) for name, value in stored.get("logs", {}).items()}

@@ -184,6 +184,8 @@ def test_a_checkpoint_reloads_with_its_clusters(checkpoint):
     assert model.num_classes == 4 and model.clusterings == stored["ganzoo_self_conditioning"]["clusterings"] >= 1
     assert torch.equal(model.cluster_centres, stored["state_dict"]["cluster_centres"])
     assert torch.equal(model.cluster_counts, stored["state_dict"]["cluster_counts"])
+    logs = stored["ganzoo_self_conditioning"]["logs"]  # the last clustering's values, logged until the next one
+    assert logs["train/clusters_used"] == 4 and {k: float(v) for k, v in model._cluster_logs.items()} == logs
 
 
 def test_evaluate_refuses_class_metrics_in_one_line_and_computes_the_others(checkpoint, tmp_path, capsys):
@@ -223,7 +225,9 @@ def test_a_short_fit_of_the_recipe_through_the_cli(mnist_dir, tmp_path, monkeypa
           "--model.init_args.recluster_every=2", f"--trainer.default_root_dir={tmp_path}"])
     stored = torch.load(next(tmp_path.rglob("last.ckpt")), weights_only=True)
     # 256 digits fill the buffer in 4 batches (G step 1 with 2 D steps a G step), then G steps 3 and 5
-    assert stored["ganzoo_self_conditioning"] == {"samples_seen": 12 * 64, "clusterings": 3, "clustered_at": 5}
+    counters = {k: v for k, v in stored["ganzoo_self_conditioning"].items() if k != "logs"}
+    assert counters == {"samples_seen": 12 * 64, "clusterings": 3, "clustered_at": 5}
+    assert stored["ganzoo_self_conditioning"]["logs"]["train/clusters_used"] == 20
     assert stored["state_dict"]["cluster_centres"].shape[0] == 20
 
 
