@@ -23,6 +23,7 @@ _EXPORTS = {
     "ganzoo.metrics": ("ImageEvaluator", "gaussian_1d_metrics", "mode_coverage", "precision_recall_density_coverage"),
     "ganzoo.modules": (
         "ACGAN", "DCGAN", "ConditionalGAN", "DiscriminatorStep", "GANModule", "ProjectionGAN", "SNGAN", "VanillaGAN",
+        "SelfConditionedGAN",
     ),
     "ganzoo.nets": (
         "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "ResNetDiscriminator",
@@ -51,6 +52,7 @@ if _TYPE_CHECKING:  # the same names imported statically, for type checkers and 
     )
     from ganzoo.modules import (  # noqa: F401
         ACGAN, DCGAN, ConditionalGAN, DiscriminatorStep, GANModule, ProjectionGAN, SNGAN, VanillaGAN,
+        SelfConditionedGAN,
     )
     from ganzoo.nets import (  # noqa: F401
         DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, ResNetDiscriminator, ResNetGenerator,
@@ -103,6 +105,7 @@ __all__ = [
     "RunReport",
     "SNGAN",
     "SampleGrid",
+    "SelfConditionedGAN",
     "StackedMNISTDataModule",
     "SyntheticDataModule",
     "TensorBoardLogger",

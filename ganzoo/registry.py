@@ -12,6 +12,7 @@ from ganzoo.errors import choose_from
 from ganzoo.modules.conditional import ACGAN, ConditionalGAN, ProjectionGAN
 from ganzoo.modules.dcgan import DCGAN
 from ganzoo.modules.gan import GANModule
+from ganzoo.modules.self_conditioned import SelfConditionedGAN
 from ganzoo.modules.sngan import SNGAN
 from ganzoo.modules.vanilla import VanillaGAN
 from ganzoo.nets.mlp import MLPDiscriminator, MLPGenerator
@@ -79,6 +80,13 @@ _ZOO += (
         ProjectionGAN,
         "projection discriminator, hinge loss, spectral norm (Miyato & Koyama 2018)",
         _TINY_CONDITIONAL,
+    ),
+    ZooEntry(
+        "selfcond",
+        SelfConditionedGAN,
+        "self-conditioned: a projection GAN on k-means clusters of D's features, no labels (Liu et al. 2020)",
+        {"num_clusters": 3, "cluster_samples": 16, "recluster_every": 2, "data_shape": (1, 8, 8), "latent_dim": 8,
+         "g_width": 8, "d_width": 8},
     ),
 )
 ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ZOO}

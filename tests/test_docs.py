@@ -75,14 +75,15 @@ def test_error_lines_in_the_evaluation_page_are_real_messages(tmp_path):
 
 
 def test_error_lines_in_the_conditional_page_are_real_messages():
-    from ganzoo import ACGAN, ConditionalGAN, ConfigError, VanillaGAN
+    from ganzoo import ACGAN, ConditionalGAN, ConfigError, ImageEvaluator, SelfConditionedGAN, VanillaGAN
 
     shown = [line.removeprefix("ganzoo: error: ") for line in (ROOT / "docs" / "conditional.md").read_text().splitlines()
              if line.startswith("ganzoo: error: ")]
     acgan = ACGAN(num_classes=10, data_shape=[1, 8, 8], backbone="mlp", g_hidden_dims=[8], d_hidden_dims=[8])
     actual = []
     for make in (lambda: ConditionalGAN(num_classes=0), lambda: acgan.generate(1, labels=10),
-                 lambda: VanillaGAN().generate(1, labels=1)):
+                 lambda: VanillaGAN().generate(1, labels=1),
+                 lambda: ImageEvaluator(["class_accuracy"]).check_generator(SelfConditionedGAN(cluster_samples=20))):
         with pytest.raises(ConfigError) as info:
             make()
         actual.append(str(info.value))

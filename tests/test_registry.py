@@ -46,5 +46,5 @@ def test_every_ganmodule_in_the_package_is_registered():
 
 
 def test_unknown_variant_lists_the_zoo():
-    with pytest.raises(ConfigError, match="unknown GAN 'dcgam'; choose one of: acgan, cgan, dcgan, gan, projgan, sngan, vanilla"):
+    with pytest.raises(ConfigError, match="unknown GAN 'dcgam'; choose one of: acgan, cgan, dcgan, gan, projgan, selfcond, sngan, vanilla"):
         create_gan("dcgam")

@@ -11,7 +11,7 @@ from lightning.pytorch import seed_everything as lightning_seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ganzoo import (ConditionalGAN, DigitsDataModule, Gaussian1D, GANCheckpoint, MaxGeneratorSteps, ProjectionGAN,
-                    Ring2D, VanillaGAN)
+                    Ring2D, SelfConditionedGAN, VanillaGAN)
 from ganzoo.cli import main
 
 
@@ -30,6 +30,13 @@ def gaussian_run():
 def conditional_run():
     model = ProjectionGAN(num_classes=10, data_shape=[1, 8, 8], backbone="dcgan", g_width=4, d_width=4, ema_decay=0.9)
     return model, DigitsDataModule(batch_size=64, image_size=8)  # 19 batches per epoch
+
+
+def self_conditioned_run():
+    """Labels from clusters: the buffer of real samples, the frozen trunk, k-means before and after the stop."""
+    model = SelfConditionedGAN(num_clusters=4, cluster_samples=128, recluster_every=3, data_shape=[1, 8, 8],
+                               g_width=4, d_width=4, ema_decay=0.9)  # clusterings at G steps 1, 4, 7 and 10
+    return model, DigitsDataModule(batch_size=64, image_size=8)
 
 
 def augmented_run():
@@ -71,8 +78,9 @@ def state_of(model, trainer):
         (gaussian_run, 11, 4),  # stopped at the end of the first epoch
         (conditional_run, 12, 7),  # labels, BatchNorm, a DCGAN G
         (augmented_run, 8, 3),  # augmentation drawn per sample, an adaptive p, packs
+        (self_conditioned_run, 12, 7),  # the resumed run clusters the buffer the checkpoint held
     ],
-    ids=["mid-epoch", "epoch-end", "conditional", "augmented"],
+    ids=["mid-epoch", "epoch-end", "conditional", "augmented", "self-conditioned"],
 )
 def test_a_resumed_run_ends_exactly_where_the_run_in_one_go_ends(make_run, total, stop, tmp_path):
     one_go = state_of(*fit(make_run, tmp_path / "one_go", total))

@@ -172,12 +172,19 @@ class ImageEvaluator:
 
     def check_generator(self, module) -> None:
         """One line when a chosen metric compares classes (``intra_fd_classifier``, ``class_accuracy``) but
-        ``module`` is unconditional (``num_classes`` 0): it cannot be asked for samples of a class."""
+        ``module`` is unconditional (``num_classes`` 0): it cannot be asked for samples of a class; or when its
+        labels are not the data's classes (``labels_are_classes`` false: a self-conditioned GAN's clusters)."""
         labelled = [m for m in self.metrics if METRICS[m].labels]
         if labelled and not getattr(module, "num_classes", 0):
             raise ConfigError(
                 f"metrics {labelled} need a class-conditional generator, but {type(module).__name__} is unconditional; "
                 "drop them from metrics, or evaluate a ConditionalGAN, ACGAN or ProjectionGAN"
+            )
+        if labelled and not getattr(module, "labels_are_classes", True):  # a self-conditioned GAN's clusters
+            raise ConfigError(
+                f"metrics {labelled} compare generated labels with the data's classes, but {type(module).__name__}'s "
+                "labels are clusters it found, not classes; drop them from metrics (fd_classifier, classifier_score, "
+                "prdc_classifier and the other metrics of unconditioned samples apply)"
             )
 
     @property

@@ -134,7 +134,8 @@ def save_plain_hyperparameters(module: Any, frame: Any, base: type) -> None:
     Python (modules, callables) cannot be stored safely: they are dropped. The CLI links
     the datamodule's ``data_shape`` (and its alias ``image_shape``) into every model's
     arguments; a model without that argument (in any class from ``base`` down) must not
-    record it, or reloading would pass it to ``__init__``.
+    record it, or reloading would pass it to ``__init__``; nor the arguments a variant's
+    ``derived_hyperparameters`` names, which it passes to its parent itself.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is an instance of `nn.Module`")
@@ -146,7 +147,9 @@ def save_plain_hyperparameters(module: Any, frame: Any, base: type) -> None:
         if isinstance(klass, type) and issubclass(klass, base)
         for name in inspect.signature(klass.__init__).parameters
     }
-    unknown = [k for k in module.hparams if not k.startswith("_") and k not in accepted]
+    # A variant sets some of its parents' arguments itself (SelfConditionedGAN's num_classes): not its own.
+    derived = set(getattr(module, "derived_hyperparameters", ()))
+    unknown = [k for k in module.hparams if not k.startswith("_") and (k not in accepted or k in derived)]
     if objects or unknown:
         # Saved again without them: Lightning hands ``hparams_initial`` to the loggers, and a CSV or
         # TensorBoard logger would try to write every injected network as YAML (seconds per million weights).

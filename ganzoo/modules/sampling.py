@@ -57,7 +57,7 @@ class Sampling:
                 a seed gives the same codes on every device.
             labels: for a conditional variant, the class of each sample: one class for
                 all (``7``), or one per sample (a list or a tensor ``(n,)``); ``None``
-                draws classes uniformly (from ``seed``). An unconditional GAN takes none.
+                draws them with :meth:`sample_labels` (uniformly, from ``seed``). An unconditional GAN takes none.
             batch_size: G is run on chunks of this size to bound memory.
             ema: sample G's moving average (``True``) or G itself (``False``); ``None``
                 takes the average when the module keeps one (``ema_decay``) and
@@ -70,8 +70,13 @@ class Sampling:
         rng = torch.Generator().manual_seed(seed) if seed is not None else None
         z = self.sample_prior(n, rng)
         if labels is None and self.num_classes:
-            labels = torch.randint(self.num_classes, (n,), generator=rng)
+            labels = self.sample_labels(n, rng)
         return self.decode(z, labels, batch_size, ema)
+
+    def sample_labels(self, n: int, generator: Optional[torch.Generator] = None) -> Tensor:
+        """The labels :meth:`generate` draws when none are given: int64 ``(n,)`` on the CPU, uniform over
+        the classes by default; a variant whose labels are not equally likely overrides it."""
+        return torch.randint(self.num_classes, (n,), generator=generator)
 
     @torch.no_grad()
     def decode(self, z: Tensor, labels: Optional[Labels] = None, batch_size: int = 4096, ema: Optional[bool] = None) -> Tensor:
