@@ -212,6 +212,8 @@ class ClassPolicy:
         if module is None:
             fix = f"if you trust the file and the class is yours, {self.hint.replace('yourmodule', module_name.split('.')[0])}"
             raise self.refuse(key, path, f"lives in '{module_name}', a module not imported (loading a checkpoint imports none)", fix)
+        if module_name == "ganzoo":  # its public names are imported on first use; those imports are ganzoo's own
+            module.import_public_api()
         target = getattr(module, "__dict__", {}).get(name)  # not getattr(): a module's __getattr__ may import
         if target is None:
             raise self.refuse(key, path, f"is not defined in its module '{module_name}'")

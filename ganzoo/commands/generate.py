@@ -187,7 +187,9 @@ def main(argv: Optional[list[str]] = None) -> list[Path]:
         samples, labels = class_samples(module, classes, args.num_samples, args.seed, args.batch_size)
         nrow = args.nrow or args.num_samples
     else:
-        if module.num_classes:  # one class for all, or every class in turn
+        # one class for all, or every class in turn; labels that are not classes (a SelfConditionedGAN's
+        # clusters) are left to the model, which draws them as often as it was trained on them
+        if module.num_classes and (classes or module.labels_are_classes):
             import torch
 
             labels = torch.full((args.num_samples,), classes[0]) if classes else torch.arange(args.num_samples) % module.num_classes

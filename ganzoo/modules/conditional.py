@@ -60,10 +60,6 @@ class ConditionalGAN(GANModule):
             n_critic, optimizers, ...).
     """
 
-    #: its labels are the data's classes, so class metrics (``class_accuracy``, intra-class FD) apply;
-    #: :class:`~ganzoo.SelfConditionedGAN`'s are clusters.
-    labels_are_classes = True
-
     def __init__(
         self,
         num_classes: int = 10,

@@ -352,6 +352,9 @@ class GANModule(Sampling, LightningModule):
 
     #: classes a conditional variant generates; 0 for an unconditional GAN, which takes no labels.
     num_classes: int = 0
+    #: whether a conditional variant's labels are the data's classes, so that class metrics
+    #: (``class_accuracy``, intra-class FD) apply; :class:`~ganzoo.SelfConditionedGAN`'s are clusters.
+    labels_are_classes: bool = True
 
     def check_labels(self, labels: Optional[Labels], n: int) -> Optional[Tensor]:
         """Requested classes as int64 ``(n,)`` on the CPU (see :func:`ganzoo.modules.checks.check_labels`);

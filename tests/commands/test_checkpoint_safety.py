@@ -270,3 +270,20 @@ def test_a_class_of_the_wrong_kind_is_named_with_the_kind_expected(genuine, tmp_
     torch.save(checkpoint, tmp_path / "function.ckpt")
     with pytest.raises(ConfigError, match="is a function of 'ganzoo.cli'; a function must come from a module you named"):
         GANModule.load_from_checkpoint(tmp_path / "function.ckpt")
+
+
+LOAD_IN_A_FRESH_PROCESS = """
+import sys
+from ganzoo import GANModule
+print(type(GANModule.load_from_checkpoint(sys.argv[1])).__name__)
+"""
+
+
+@pytest.mark.slow  # starts a fresh interpreter
+def test_the_python_api_loads_a_cli_checkpoint_naming_a_lazily_exported_class(genuine, tmp_path):
+    """The CLI records ``_class_path: ganzoo.VanillaGAN``; in a fresh process that name is not yet in
+    ganzoo's namespace (exports are imported on first use), and the checks must still find it."""
+    result = subprocess.run([sys.executable, "-c", LOAD_IN_A_FRESH_PROCESS, str(genuine)], capture_output=True,
+                            text=True, timeout=120, cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": ""})  # fmt: skip
+    assert result.returncode == 0, result.stderr[-1000:]
+    assert result.stdout.split("\n")[-2] == "VanillaGAN"

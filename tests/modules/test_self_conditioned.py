@@ -204,6 +204,25 @@ def test_evaluate_refuses_class_metrics_in_one_line_and_computes_the_others(chec
     assert metrics["fd_digits_8_train8"] > 0 and metrics["classifier_score_8"] >= 1
 
 
+def test_generate_without_labels_draws_clusters_as_often_as_trained_on(checkpoint, tmp_path, capsys):
+    """``ganzoo generate`` gives a conditional model its classes in turn; clusters are drawn by frequency."""
+    model = SelfConditionedGAN.load_from_checkpoint(checkpoint)
+    weights = torch.zeros(model.num_classes)
+    weights[2] = 5.0  # every sample from cluster 2
+    model.cluster_counts.copy_(weights)
+    only_cluster_2 = tmp_path / "cluster2.ckpt"
+    checkpoint_dict = torch.load(checkpoint, weights_only=True)
+    checkpoint_dict["state_dict"]["cluster_counts"] = weights
+    torch.save(checkpoint_dict, only_cluster_2)
+    main(["generate", str(only_cluster_2), "--num_samples", "6", "--seed", "3", "--output", str(tmp_path / "s.pt")])
+    assert ", classes" not in capsys.readouterr().out  # no classes were asked for
+    z = model.sample_prior(6, torch.Generator().manual_seed(3))
+    expected = model.decode(z, torch.full((6,), 2))
+    assert torch.allclose(torch.load(tmp_path / "s.pt", weights_only=True), expected, atol=1e-6)
+    cycled = model.decode(z, torch.arange(6) % model.num_classes)  # what a conditional model's classes in turn give
+    assert not torch.allclose(cycled, expected, atol=1e-3)
+
+
 def test_the_recipe_keeps_its_clusters_when_the_cli_links_the_datas_classes(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_:
         main(["fit", "--config", str(RECIPE), "--print_config"])
