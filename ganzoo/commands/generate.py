@@ -197,7 +197,7 @@ def main(argv: Optional[list[str]] = None) -> list[Path]:
         nrow = args.nrow
     paths = write_samples(samples, args.output, nrow, labels)
     where = paths[0] if len(paths) == 1 else f"{paths[0].parent}/ ({len(paths)} files)"
-    asked = "" if labels is None else f", classes {_describe(labels)}"
+    asked = "" if labels is None else f", {'classes' if module.labels_are_classes else 'clusters'} {_describe(labels)}"
     print(f"ganzoo: {len(samples)} samples of {type(module).__name__}{module.sampler_description()} after "
           f"{module.g_steps} generator steps, seed {args.seed}{asked}: {where}")
     return paths

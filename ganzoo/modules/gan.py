@@ -359,7 +359,8 @@ class GANModule(Sampling, LightningModule):
     def check_labels(self, labels: Optional[Labels], n: int) -> Optional[Tensor]:
         """Requested classes as int64 ``(n,)`` on the CPU (see :func:`ganzoo.modules.checks.check_labels`);
         ``labels`` is ``None``, one class for all ``n`` samples, or one per sample."""
-        return checks.check_labels(labels, n, self.num_classes, type(self).__name__)
+        noun = "classes" if self.labels_are_classes else "clusters"
+        return checks.check_labels(labels, n, self.num_classes, type(self).__name__, noun)
 
     @property
     def optimizer_steps_per_g_step(self) -> int:

@@ -221,6 +221,13 @@ def test_generate_without_labels_draws_clusters_as_often_as_trained_on(checkpoin
     assert torch.allclose(torch.load(tmp_path / "s.pt", weights_only=True), expected, atol=1e-6)
     cycled = model.decode(z, torch.arange(6) % model.num_classes)  # what a conditional model's classes in turn give
     assert not torch.allclose(cycled, expected, atol=1e-3)
+    main(["generate", str(only_cluster_2), "--labels", "1", "--num_samples", "2", "--output", str(tmp_path / "c.pt")])
+    assert ", clusters 1:" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["generate", str(only_cluster_2), "--labels", "9", "--output", str(tmp_path / "bad.pt")])
+    assert capsys.readouterr().err.strip() == (
+        "ganzoo: error: label 9 is outside [0, 4): SelfConditionedGAN has 4 clusters; pass cluster indices 0..3"
+    )
 
 
 def test_the_recipe_keeps_its_clusters_when_the_cli_links_the_datas_classes(capsys, tmp_path):
