@@ -165,7 +165,7 @@ def _is_object(value: Any) -> bool:
     return isinstance(value, nn.Module) or callable(value)
 
 
-def check_labels(labels: Optional[Labels], n: int, num_classes: int, name: str, noun: str = "classes") -> Optional[Tensor]:
+def check_labels(labels: Optional[Labels], n: int, num_classes: int, name: str, noun: str = "class") -> Optional[Tensor]:
     """Requested classes as int64 ``(n,)`` on the CPU; bad labels raise one line.
 
     Args:
@@ -174,7 +174,7 @@ def check_labels(labels: Optional[Labels], n: int, num_classes: int, name: str, 
         n: number of samples.
         num_classes: classes of the module (0: unconditional, which takes no labels).
         name: the module's class name, for messages.
-        noun: what its labels are, for messages: ``"classes"``, or ``"clusters"`` for a
+        noun: what a label is, for messages: ``"class"``, or ``"cluster"`` for a
             :class:`~ganzoo.SelfConditionedGAN`.
     """
     if labels is None:
@@ -200,10 +200,14 @@ def check_labels(labels: Optional[Labels], n: int, num_classes: int, name: str, 
     bad = tensor[(tensor < 0) | (tensor >= num_classes)]
     if bad.numel():
         raise ConfigError(
-            f"label {bad[0].item()} is outside [0, {num_classes}): {name} has {num_classes} {noun}; "
-            f"pass {noun[:-1]} indices 0..{num_classes - 1}"
+            f"label {bad[0].item()} is outside [0, {num_classes}): {name} has {num_classes} {_plural(noun)}; "
+            f"pass {noun} indices 0..{num_classes - 1}"
         )
     return tensor.to(torch.int64)
+
+
+def _plural(noun: str) -> str:
+    return "classes" if noun == "class" else f"{noun}s"
 
 
 def _shape(t: Tensor) -> str:

@@ -359,7 +359,7 @@ class GANModule(Sampling, LightningModule):
     def check_labels(self, labels: Optional[Labels], n: int) -> Optional[Tensor]:
         """Requested classes as int64 ``(n,)`` on the CPU (see :func:`ganzoo.modules.checks.check_labels`);
         ``labels`` is ``None``, one class for all ``n`` samples, or one per sample."""
-        noun = "classes" if self.labels_are_classes else "clusters"
+        noun = "class" if self.labels_are_classes else "cluster"
         return checks.check_labels(labels, n, self.num_classes, type(self).__name__, noun)
 
     @property
