@@ -17,6 +17,7 @@ from ganzoo.metrics.domain import (
     ASSETS,
     DomainClassifier,
     conditional_accuracy,
+    digit_kl,
     load_domain_classifier,
     mode_metrics,
     stacked_mnist_modes,
@@ -174,16 +175,40 @@ def test_mode_metrics_of_hand_made_ids():
         mode_metrics(torch.tensor([3, 1000]))
 
 
+def _digits(ids: torch.Tensor) -> torch.Tensor:
+    return torch.stack([ids // 100, ids // 10 % 10, ids % 10], dim=1)
+
+
+def test_digit_kl_splits_the_mode_kl_into_channels_and_dependence():
+    every = _digits(torch.arange(1000))  # every combination once: nothing to split
+    assert digit_kl(every) == pytest.approx(0, abs=1e-12)
+    same = _digits(torch.arange(10).repeat(30) * 111)  # (d, d, d): each channel uniform, all dependence
+    assert digit_kl(same) == pytest.approx(0, abs=1e-12)
+    assert mode_metrics(torch.arange(10).repeat(30) * 111)["mode_kl"] == pytest.approx(math.log(100))
+    red_seven = _digits(700 + torch.arange(100))  # R always 7, G and B independent and uniform
+    assert digit_kl(red_seven) == pytest.approx(math.log(10))
+    assert mode_metrics(700 + torch.arange(100))["mode_kl"] == pytest.approx(math.log(10))
+    ids = torch.multinomial(torch.rand(1000) ** 4, 5000, replacement=True, generator=torch.Generator().manual_seed(0))
+    q = torch.bincount(ids, minlength=1000).double().reshape(10, 10, 10) / ids.numel()
+    product = q.sum((1, 2))[:, None, None] * q.sum((0, 2))[None, :, None] * q.sum((0, 1))[None, None, :]
+    seen = q > 0
+    dependence = float((q[seen] * (q[seen] / product[seen]).log()).sum())
+    assert mode_metrics(ids)["mode_kl"] == pytest.approx(digit_kl(_digits(ids)) + dependence, rel=1e-9)
+    with pytest.raises(ConfigError, match=r"ints in \[0, 10\)"):
+        digit_kl(torch.tensor([[3, 10, 1]]))
+
+
 @pytest.mark.slow
 def test_real_stacked_mnist_covers_the_modes_and_collapse_does_not(mnist_classifier, stacked):
     images = stacked.splits["val"].images.float() / 127.5 - 1
     real = stacked_mnist_modes(mnist_classifier, images)
-    assert real["modes_covered"] >= 990 and real["mode_kl"] < 0.1
+    assert real["modes_covered"] >= 990 and real["mode_kl"] < 0.1 and real["digit_kl"] < 0.02
     same = stacked_mnist_modes(mnist_classifier, images[:1].repeat(500, 1, 1, 1))
     assert same["modes_covered"] == 1 and same["mode_kl"] == pytest.approx(math.log(1000))
     red_only = images[:2000].clone()
     red_only[:, 1:] = images[0, 1:]  # only the R digit varies
-    assert stacked_mnist_modes(mnist_classifier, red_only)["modes_covered"] == 10
+    red = stacked_mnist_modes(mnist_classifier, red_only)
+    assert red["modes_covered"] == 10 and red["digit_kl"] == pytest.approx(red["mode_kl"])  # no dependence
     with pytest.raises(ConfigError, match=r"must be \(N, 3, S, S\)"):
         stacked_mnist_modes(mnist_classifier, images[:4, :1])
 

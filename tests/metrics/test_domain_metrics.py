@@ -68,8 +68,8 @@ def test_stacked_mnist_mode_counting(tmp_path, mnist_dir):
     chunks = iter(images.split(1000))
     evaluator = _evaluator(tmp_path, ["stacked_modes", "fd_classifier"], num_fake=10_000, num_real=2000, batch_size=1000)
     covered = evaluator.evaluate(lambda n, s, l: next(chunks), data)
-    assert covered["modes_covered_10k"] >= 990 and covered["mode_kl_10k"] < 0.1
+    assert covered["modes_covered_10k"] >= 990 and covered["mode_kl_10k"] < 0.1 and covered["digit_kl_10k"] < 0.02
     same = images[:1].expand(1000, -1, -1, -1)  # one digit triple: one mode
     collapsed = _evaluator(tmp_path, ["stacked_modes"], num_fake=1000, batch_size=1000).evaluate(
         lambda n, s, l: same, data)
-    assert collapsed["modes_covered_1k"] <= 3 and collapsed["mode_kl_1k"] > 6.0
+    assert collapsed["modes_covered_1k"] <= 3 and collapsed["mode_kl_1k"] > 6.0 and collapsed["digit_kl_1k"] > 6.0
