@@ -23,6 +23,11 @@ keeps one. The table gives mean ± standard error over the seeds, the per-seed v
 each arm's gap to full data that augmentation recovers: ``(FD(none) - FD(aug)) / (FD(none)
 - FD(full))``.
 
+A last column scores each fraction's own training digits, 10,000 draws of them with
+replacement, the same way: what a G that copied its digits exactly would get. Where a run
+scores far above it, the data is not what limits the run, and there is no gap for
+augmentation to close, whatever the fraction.
+
 Each run's result is kept in ``<out>/<arm>_seed<S>.json``; ``--reuse`` prints the table
 from those files without training, so arms may be run by separate invocations.
 
@@ -35,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Optional
 
 import torch
 
@@ -94,6 +100,32 @@ def augment_p(checkpoint: Path) -> float | None:
     return float(level) / settings.get("init_args", {}).get("speed_img", 500_000)
 
 
+def copied(fraction: str, data_dir: str, count: int = 10_000, batch_size: int = 500) -> float:
+    """fd_mnist (test) of ``count`` draws, with replacement (seed 0), of the fraction's own training digits."""
+    from ganzoo import MNISTDataModule
+    from ganzoo.metrics.evaluator import ImageEvaluator
+
+    data = MNISTDataModule(data_dir=data_dir, batch_size=32, subset=FRACTIONS[fraction], subset_seed=0)
+    data.setup("fit")
+    images = data.splits["train"].images
+    picks = torch.randint(len(images), (count,), generator=torch.Generator().manual_seed(0))
+    chunks = iter((images[picks].float() / 127.5 - 1).split(batch_size))
+    evaluator = ImageEvaluator(["fd_classifier"], classifier="mnist", split="test", num_fake=count,
+                               batch_size=batch_size, use_cache=False)
+    return value(evaluator.evaluate(lambda n, seed, labels: next(chunks), data), "fd_")
+
+
+def copy_scores(fractions: list[str], out: Path, data_dir: str | None) -> dict[str, float]:
+    """:func:`copied` of each fraction, kept in ``<out>/copied_digits.json``; computed only with ``data_dir``."""
+    path = out / "copied_digits.json"
+    scores = json.loads(path.read_text()) if path.exists() else {}
+    missing = [f for f in fractions if f not in scores]
+    if missing and data_dir is not None:
+        scores.update({fraction: copied(fraction, data_dir) for fraction in missing})
+        path.write_text(json.dumps(scores, indent=2))
+    return scores
+
+
 def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     extra = ["--seed_everything", str(seed), "--data.data_dir", args.data_dir, *overrides(arm)]
     if args.max_g_steps:
@@ -122,12 +154,14 @@ def recovered(results: dict[str, list[dict]], arm: str) -> str:
     return f"{100 * (mean(base) - mean(own)) / gap:.0f}%" if gap > 0 else "no gap"
 
 
-def table(results: dict[str, list[dict]]) -> str:
-    """The Markdown table: one row per arm with runs, mean ± s.e. over its seeds."""
+def table(results: dict[str, list[dict]], copies: Optional[dict[str, float]] = None) -> str:
+    """The Markdown table: one row per arm with runs, mean ± s.e. over its seeds, and (from ``copies``,
+    :func:`copy_scores`) what copying the arm's training digits scores."""
+    copies = copies or {}
     rows = [
         "| training digits | augmentation | runs | fd_mnist (test) | classifier score | per seed: fd / score "
-        "| gap to full data closed | ADA's final p | train time per run |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| gap to full data closed | ADA's final p | train time per run | its digits copied: fd_mnist |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for arm, runs in results.items():
         if not runs:
@@ -140,7 +174,8 @@ def table(results: dict[str, list[dict]]) -> str:
         rows.append(
             f"| {digits} | {aug} | {len(runs)} | {cell([r['fd'] for r in runs], 2)} | "
             f"{cell([r['classifier_score'] for r in runs], 2)} | {per_seed} | {recovered(results, arm)} | "
-            f"{', '.join(f'{p:.2f}' for p in ps)} | {min(times):.1f}-{max(times):.1f} min |"
+            f"{', '.join(f'{p:.2f}' for p in ps)} | {min(times):.1f}-{max(times):.1f} min | "
+            f"{f'{copies[fraction]:.2f}' if fraction in copies else ''} |"
         )
     return "\n".join(rows)
 
@@ -161,7 +196,8 @@ def main() -> None:
         print(f"Not run yet (left out of the table): {', '.join(missing)}")
     print("Protocol: 10,000 samples per run (latent codes of seed 0) against the 10,000 MNIST test digits, in ganzoo's "
           "MNIST classifier's features; mean ± standard error over the seeds.\n")
-    print(table(results))
+    fractions = list(dict.fromkeys(arm.split("-")[0] for arm, runs in results.items() if runs))
+    print(table(results, copy_scores(fractions, args.out, args.data_dir)))
 
 
 if __name__ == "__main__":

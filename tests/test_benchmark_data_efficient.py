@@ -46,4 +46,21 @@ def test_the_gap_closed_is_the_share_of_none_minus_full_that_augmentation_remove
     one_percent = next(row for row in rows if row.startswith("| 1% (600) | none"))
     assert "| 2 | 31.00 ± 1.00 |" in one_percent and "0: 30.00 / 6.00, 1: 32.00 / 6.00" in one_percent
     ada = next(row for row in rows if row.startswith("| 1% (600) | ada"))
-    assert "| -50% | 0.44 |" in ada
+    assert "| -50% | 0.44 |" in ada and ada.endswith("| 10.0-10.0 min |  |")  # no copy score given
+    copies = bench.table(results, {"full": 0.2, "1%": 1.04}).splitlines()
+    assert copies[2].endswith("min | 0.20 |") and all(row.endswith("min | 1.04 |") for row in copies if "| 1% (600) |" in row)
+    assert all(row.count("|") == copies[0].count("|") for row in copies)
+
+
+def test_copy_scores_are_kept_and_not_recomputed(bench, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(bench, "copied", lambda fraction, data_dir: calls.append(fraction) or {"full": 0.2, "1%": 1.0}[fraction])
+    assert bench.copy_scores(["full", "1%"], tmp_path, "data") == {"full": 0.2, "1%": 1.0}
+    assert bench.copy_scores(["1%"], tmp_path, None) == {"full": 0.2, "1%": 1.0} and calls == ["full", "1%"]
+    assert bench.copy_scores(["10%"], tmp_path, None) == {"full": 0.2, "1%": 1.0}  # no data: nothing computed
+
+
+@pytest.mark.slow
+def test_copying_fewer_digits_scores_worse(bench, mnist_dir):
+    one_percent, tiny = bench.copied("1%", str(mnist_dir)), bench.copied("0.2%", str(mnist_dir))
+    assert 0.5 < one_percent < 2.0 < 3.0 < tiny < 7.0  # measured 1.04 and 4.75
