@@ -29,6 +29,9 @@ table from those files without training, so runs may be made by separate invocat
     python benchmarks/stacked_mnist.py --data_dir ../shared/data                  # both recipes, seeds 0 1 2
     python benchmarks/stacked_mnist.py --data_dir ../shared/data --recipes pacdcgan2_stacked_mnist --seeds 3 4
     python benchmarks/stacked_mnist.py --reuse                                    # the table of finished runs
+    python benchmarks/stacked_mnist.py --data_dir ../shared/data --max_g_steps 100000 --seeds 0 1 2 3 4 5 6 7 8 9 \
+        --fit_arg=--model.init_args.g_width=64 --fit_arg=--model.init_args.d_width=64 --out runs/stacked_w64
+                                                                      # PacGAN's widths and length (a GPU job)
 """
 from __future__ import annotations
 
@@ -78,7 +81,7 @@ def record(recipe: str, seed: int, checkpoint: Path, seconds: float, args: argpa
     result = {
         "recipe": recipe, "seed": seed, "checkpoint": str(checkpoint), "train_seconds": seconds,
         "generator_steps": report["generator_steps"], "modes": report["metrics"][MODES], "kl": report["metrics"][KL],
-        "digit_kl": report["metrics"][DIGIT_KL],
+        "digit_kl": report["metrics"][DIGIT_KL], "fit_args": list(getattr(args, "fit_arg", [])),
         "num_fake": NUM_FAKE, "trend": trend(checkpoint.parent.parent),
     }  # fmt: skip
     (args.out / f"{recipe}_seed{seed}.json").write_text(json.dumps(result, indent=2))
@@ -103,6 +106,7 @@ def run(recipe: str, seed: int, args: argparse.Namespace) -> dict:
     extra = ["--seed_everything", str(seed), "--data.data_dir", args.data_dir]
     if args.max_g_steps:
         extra += ["--max_g_steps", str(args.max_g_steps)]
+    extra += args.fit_arg
     checkpoint, seconds = fit(recipe, args.out / f"{recipe}_seed{seed}", extra, args.threads, quiet=True)
     return record(recipe, seed, checkpoint, seconds, args)
 
@@ -121,8 +125,9 @@ def table(results: dict[str, list[dict]], real: Optional[dict] = None) -> str:
         steps = sorted({r["generator_steps"] for r in runs})
         per_seed = ", ".join(f"{r['seed']}: {r['modes']:.0f} / {r['kl']:.3f}" for r in runs)
         times = [r["train_seconds"] / 60 for r in runs]
+        changed = sorted({arg for r in runs for arg in r.get("fit_args", [])})
         rows.append(
-            f"| ganzoo `{recipe}` ({'/'.join(map(str, steps))} G steps) | this benchmark, seeds "
+            f"| ganzoo `{recipe}` ({'/'.join(map(str, steps))} G steps{''.join(', ' + a for a in changed)}) | this benchmark, seeds "
             f"{', '.join(str(r['seed']) for r in runs)} | {len(runs)} | {cell([r['modes'] for r in runs], 1)} | "
             f"{cell([r['kl'] for r in runs], 3)} | {_digit_cell(runs)} | {per_seed} | {min(times):.1f}-{max(times):.1f} min |"
         )
@@ -159,7 +164,10 @@ def trend_lines(results: dict[str, list[dict]]) -> list[str]:
 
 def main() -> None:
     p = training_parser(__doc__, RECIPES, RECIPES, "bench_stacked", seeds=[0, 1, 2], data_dir=True)
-    p.add_argument("--max_g_steps", type=int, default=None, help="override the recipes' max_g_steps (a shortened run)")
+    p.add_argument("--max_g_steps", type=int, default=None, help="override the recipes' max_g_steps")
+    p.add_argument("--fit_arg", action="append", default=[], metavar="ARG",
+                   help="one more ganzoo fit argument for every run, repeatable, written with '=': "
+                        "--fit_arg=--model.init_args.g_width=64 (use a fresh --out for such runs)")
     p.add_argument("--device", default="auto", help="where the 26,000 samples are scored: cpu, cuda or auto")
     args = parse_training_args(p)
     results, missing = collect(args.recipes, args.seeds, args.out, args.reuse, lambda recipe, seed: run(recipe, seed, args))
@@ -167,6 +175,7 @@ def main() -> None:
     print("\n".join(trend_lines(results)))
     print(f"\n{machine(args.threads)}")
     steps = f" --max_g_steps {args.max_g_steps}" if args.max_g_steps else ""
+    steps += "".join(f" --fit_arg={arg}" for arg in args.fit_arg)
     print(f"Command: python benchmarks/stacked_mnist.py --data_dir {args.data_dir or '<dir>'} --recipes {' '.join(args.recipes)} "
           f"--seeds {' '.join(map(str, args.seeds))} --threads {args.threads}{steps}")
     if missing:

@@ -45,6 +45,20 @@ def test_table_gives_mean_and_standard_error_per_recipe_beside_the_published_row
 def test_a_single_seed_has_no_spread_and_shortened_runs_show_their_steps(bench):
     row = bench.table({"dcgan_stacked_mnist": [fake("dcgan_stacked_mnist", 0, 512.0, 1.234, steps=2000)]}).splitlines()[2]
     assert "| 512.0 ± 0.0 | 1.234 ± 0.000 |  |" in row and "(2000 G steps)" in row  # no digit KL: an older result
+    wide = fake("dcgan_stacked_mnist", 0, 999.0, 0.2)
+    wide["fit_args"] = ["--model.init_args.g_width=64"]
+    assert "(6000 G steps, --model.init_args.g_width=64)" in bench.table({"dcgan_stacked_mnist": [wide]})
+
+
+def test_extra_fit_arguments_reach_every_run(bench, monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr(bench, "fit", lambda recipe, out, extra, threads, quiet: seen.update(extra=extra) or ("ck", 1.0))
+    monkeypatch.setattr(bench, "record", lambda recipe, seed, checkpoint, seconds, args: {"recipe": recipe})
+    args = argparse.Namespace(data_dir="data", max_g_steps=100, fit_arg=["--model.init_args.g_width=64"], out=tmp_path,
+                              threads=1)
+    bench.run("dcgan_stacked_mnist", 3, args)
+    assert seen["extra"] == ["--seed_everything", "3", "--data.data_dir", "data", "--max_g_steps", "100",
+                             "--model.init_args.g_width=64"]  # fmt: skip
 
 
 def test_trend_reads_the_stacked_keys_of_metrics_jsonl(bench, tmp_path):
