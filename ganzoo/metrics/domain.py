@@ -226,11 +226,13 @@ def mode_metrics(mode_ids: Tensor, num_modes: int = 1000) -> dict[str, float]:
     if ids.numel() == 0 or ids.min() < 0 or ids.max() >= num_modes:
         raise ConfigError(f"mode ids must be a non-empty tensor of ints in [0, {num_modes}); check the ids passed")
     q = torch.bincount(ids, minlength=num_modes).double() / ids.numel()
+    return {"modes_covered": float((q > 0).sum()), "mode_kl": _kl_to_uniform(q)}
+
+
+def _kl_to_uniform(q: Tensor) -> float:
+    """KL(q || uniform) of a histogram ``q`` (summing to 1) over its ``len(q)`` bins."""
     seen = q > 0
-    return {
-        "modes_covered": float(seen.sum()),
-        "mode_kl": float((q[seen] * (q[seen] * num_modes).log()).sum()),
-    }
+    return float((q[seen] * (q[seen] * q.numel()).log()).sum())
 
 
 def stacked_mnist_modes(classifier: DomainClassifier, images: Tensor, batch_size: int = 1000) -> dict[str, float]:
@@ -277,9 +279,5 @@ def digit_kl(digits: Tensor, num_classes: int = 10) -> float:
     if digits.dim() != 2 or digits.numel() == 0 or digits.min() < 0 or digits.max() >= num_classes:
         raise ConfigError(f"digits must be a non-empty (N, C) tensor of ints in [0, {num_classes}), "
                           f"got shape {tuple(digits.shape)}; pass one class per sample and channel")
-    total = 0.0
-    for channel in digits.long().cpu().T:
-        q = torch.bincount(channel, minlength=num_classes).double() / channel.numel()
-        seen = q > 0
-        total += float((q[seen] * (q[seen] * num_classes).log()).sum())
-    return total
+    return sum(_kl_to_uniform(torch.bincount(channel, minlength=num_classes).double() / channel.numel())
+               for channel in digits.long().cpu().T)
