@@ -196,8 +196,10 @@ def main(argv: Optional[list[str]] = None) -> list[Path]:
         samples = module.generate(args.num_samples, seed=args.seed, labels=labels, batch_size=args.batch_size)
         nrow = args.nrow
     paths = write_samples(samples, args.output, nrow, labels)
+    from ganzoo.modules.checks import plural
+
     where = paths[0] if len(paths) == 1 else f"{paths[0].parent}/ ({len(paths)} files)"
-    asked = "" if labels is None else f", {'classes' if module.labels_are_classes else 'clusters'} {_describe(labels)}"
+    asked = "" if labels is None else f", {plural(module.label_noun)} {_describe(labels)}"
     print(f"ganzoo: {len(samples)} samples of {type(module).__name__}{module.sampler_description()} after "
           f"{module.g_steps} generator steps, seed {args.seed}{asked}: {where}")
     return paths

@@ -200,13 +200,14 @@ def check_labels(labels: Optional[Labels], n: int, num_classes: int, name: str, 
     bad = tensor[(tensor < 0) | (tensor >= num_classes)]
     if bad.numel():
         raise ConfigError(
-            f"label {bad[0].item()} is outside [0, {num_classes}): {name} has {num_classes} {_plural(noun)}; "
+            f"label {bad[0].item()} is outside [0, {num_classes}): {name} has {num_classes} {plural(noun)}; "
             f"pass {noun} indices 0..{num_classes - 1}"
         )
     return tensor.to(torch.int64)
 
 
-def _plural(noun: str) -> str:
+def plural(noun: str) -> str:
+    """The plural of a label's noun: ``"class"`` -> ``"classes"``, ``"cluster"`` -> ``"clusters"``."""
     return "classes" if noun == "class" else f"{noun}s"
 
 

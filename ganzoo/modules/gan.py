@@ -356,11 +356,15 @@ class GANModule(Sampling, LightningModule):
     #: (``class_accuracy``, intra-class FD) apply; :class:`~ganzoo.SelfConditionedGAN`'s are clusters.
     labels_are_classes: bool = True
 
+    @property
+    def label_noun(self) -> str:
+        """What one label names, for messages: ``"class"``, or ``"cluster"`` where labels are not classes."""
+        return "class" if self.labels_are_classes else "cluster"
+
     def check_labels(self, labels: Optional[Labels], n: int) -> Optional[Tensor]:
         """Requested classes as int64 ``(n,)`` on the CPU (see :func:`ganzoo.modules.checks.check_labels`);
         ``labels`` is ``None``, one class for all ``n`` samples, or one per sample."""
-        noun = "class" if self.labels_are_classes else "cluster"
-        return checks.check_labels(labels, n, self.num_classes, type(self).__name__, noun)
+        return checks.check_labels(labels, n, self.num_classes, type(self).__name__, self.label_noun)
 
     @property
     def optimizer_steps_per_g_step(self) -> int:
