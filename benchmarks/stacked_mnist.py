@@ -29,9 +29,10 @@ table from those files without training, so runs may be made by separate invocat
     python benchmarks/stacked_mnist.py --data_dir ../shared/data                  # both recipes, seeds 0 1 2
     python benchmarks/stacked_mnist.py --data_dir ../shared/data --recipes pacdcgan2_stacked_mnist --seeds 3 4
     python benchmarks/stacked_mnist.py --reuse                                    # the table of finished runs
-    python benchmarks/stacked_mnist.py --data_dir ../shared/data --max_g_steps 100000 --seeds 0 1 2 3 4 5 6 7 8 9 \
-        --fit_arg=--model.init_args.g_width=64 --fit_arg=--model.init_args.d_width=64 --out runs/stacked_w64
-                                                                      # PacGAN's widths and length (a GPU job)
+    python benchmarks/stacked_mnist.py --data_dir ../shared/data --max_g_steps 200000 --seeds 0 1 2 3 4 5 6 7 8 9 \
+        --fit_arg=--model.init_args.g_width=64 --fit_arg=--model.init_args.d_width=64 \
+        --fit_arg=--model.init_args.g_steps_per_d_step=2 --fit_arg=--data.init_args.num_train=128000 --out runs/stacked_pacgan
+        # PacGAN's code: widths 64, two G updates per D update, 50 epochs of 128,000 triples (a GPU job)
 """
 from __future__ import annotations
 

@@ -169,10 +169,17 @@ class SigtermAt(Callback):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-def unconditional(n_critic):
+def rhythm_kwargs(rhythm):
+    """A run's update rhythm: an integer is ``n_critic``; ``"g<k>"`` is ``g_steps_per_d_step=k`` (one G update a batch)."""
+    if isinstance(rhythm, str):
+        return {"g_steps_per_d_step": int(rhythm[1:])}
+    return {"n_critic": rhythm}
+
+
+def unconditional(rhythm):
     """G with BatchNorm and a moving average, D with dropout: 8 batches per epoch."""
     model = VanillaGAN(data_shape=[1], latent_dim=4, g_hidden_dims=[16], d_hidden_dims=[16], g_batch_norm=True,
-                       d_dropout=0.2, n_critic=n_critic, ema_decay=0.8)  # fmt: skip
+                       d_dropout=0.2, **rhythm_kwargs(rhythm), ema_decay=0.8)  # fmt: skip
     return model, Gaussian1D(batch_size=32, num_train=256, num_val=64)
 
 
@@ -187,31 +194,31 @@ class QuickDigits(DigitsDataModule):
         return QuickDigits.shared_classifier
 
 
-def conditional(n_critic):
+def conditional(rhythm):
     """Labelled digits, G's and D's embeddings of the labels: 12 batches per epoch."""
     model = ConditionalGAN(num_classes=10, data_shape=[1, 8, 8], backbone="mlp", g_width=16, d_width=16,
-                           n_critic=n_critic, ema_decay=0.9)  # fmt: skip
+                           **rhythm_kwargs(rhythm), ema_decay=0.9)  # fmt: skip
     return model, QuickDigits(batch_size=128)
 
 
-def unconditional_on_device(n_critic):
+def unconditional_on_device(rhythm):
     """:func:`unconditional` with its batches gathered by index from the samples held on the device (``on_device``,
     the toys' default), and the same through a DataLoader."""
-    return unconditional(n_critic)[0], Gaussian1D(batch_size=32, num_train=256, num_val=64, on_device=True)
+    return unconditional(rhythm)[0], Gaussian1D(batch_size=32, num_train=256, num_val=64, on_device=True)
 
 
-def unconditional_dataloader(n_critic):
-    return unconditional(n_critic)[0], Gaussian1D(batch_size=32, num_train=256, num_val=64, on_device=False)
+def unconditional_dataloader(rhythm):
+    return unconditional(rhythm)[0], Gaussian1D(batch_size=32, num_train=256, num_val=64, on_device=False)
 
 
-def conditional_on_device(n_critic):
-    return conditional(n_critic)[0], QuickDigits(batch_size=128, on_device=True)
+def conditional_on_device(rhythm):
+    return conditional(rhythm)[0], QuickDigits(batch_size=128, on_device=True)
 
 
-def train(make_run, n_critic, directory, g_steps=None, epochs=-1, ckpt_path=None, callbacks=()):
+def train(make_run, rhythm, directory, g_steps=None, epochs=-1, ckpt_path=None, callbacks=()):
     """One fit; returns the module, the trainer and the fingerprints of the batches it trained."""
     seed_everything(0)
-    model, data = make_run(n_critic)
+    model, data = make_run(rhythm)
     recorder = BatchRecorder()
     limit = [MaxGeneratorSteps(g_steps)] if g_steps else []
     trainer = Trainer(
@@ -240,7 +247,7 @@ def assert_bit_identical(resumed, one_go):
                 assert torch.equal(state["state"][index][name], value), (index, name)
 
 
-#: (make_run, n_critic, budget in G steps (None: 2 epochs), stop kind, stop point in G steps)
+#: (make_run, rhythm, budget in G steps (None: 2 epochs), stop kind, stop point in G steps)
 CASES = [
     (unconditional, 1, 20, "end_g", 6),
     (unconditional, 2, 10, "end_g", 4),  # the end of the first epoch
@@ -257,19 +264,23 @@ CASES = [
     (conditional, 1, 30, "sigterm", 17),
     (unconditional_dataloader, 1, 20, "sigterm", 8),  # the toys gather batches on the device by default
     (conditional_on_device, 2, 15, "mid_run", None),
+    (unconditional, "g3", 20, "end_g", 7),  # part way through a round: the resumed run's first batch makes no D update
+    (unconditional, "g2", None, "end_epochs", None),
+    (unconditional, "g2", 20, "mid_run", None),
+    (conditional, "g2", 15, "sigterm", 5),
 ]
 
 
-def stopped_checkpoint(make_run, n_critic, g_steps, kind, stop, tmp_path, one_go_dir):
+def stopped_checkpoint(make_run, rhythm, g_steps, kind, stop, tmp_path, one_go_dir):
     """Stops a run as ``kind`` says; the checkpoint to resume from and the batches trained before it."""
     halves = tmp_path / "halves"
     if kind == "end_g":
-        return halves / "last.ckpt", train(make_run, n_critic, halves, g_steps=stop)[2]
+        return halves / "last.ckpt", train(make_run, rhythm, halves, g_steps=stop)[2]
     if kind == "end_epochs":
-        return halves / "last.ckpt", train(make_run, n_critic, halves, epochs=1)[2]
+        return halves / "last.ckpt", train(make_run, rhythm, halves, epochs=1)[2]
     if kind == "sigterm":
         with pytest.raises(SystemExit):  # Lightning's SIGTERMException, raised at the end of the batch
-            train(make_run, n_critic, halves, g_steps=g_steps, callbacks=[recorder := BatchRecorder(), SigtermAt(stop)])
+            train(make_run, rhythm, halves, g_steps=g_steps, callbacks=[recorder := BatchRecorder(), SigtermAt(stop)])
         return halves / "last.ckpt", recorder.batches
     name = "mid" if kind == "mid_run" else "epoch"
     path = sorted((one_go_dir / name).glob("*.ckpt"), key=os.path.getmtime)[1]  # the second one: not at the start
@@ -287,24 +298,25 @@ def file_savers(directory, steps_between):
 @pytest.mark.filterwarnings("ignore:The dirpath has changed")
 @pytest.mark.filterwarnings("ignore:Using ModelCheckpoint with manual optimization")  # after the batch's updates: wanted
 @pytest.mark.parametrize(
-    "make_run, n_critic, g_steps, kind, stop",
+    "make_run, rhythm, g_steps, kind, stop",
     CASES,
-    ids=[f"{c[0].__name__}-n_critic{c[1]}-{c[3]}" for c in CASES],
+    ids=[f"{c[0].__name__}-{next(f'{k}{v}' for k, v in rhythm_kwargs(c[1]).items())}-{c[3]}" for c in CASES],
 )
 def test_a_run_resumed_from_any_checkpoint_ends_bit_identical_to_the_run_in_one_go(
-    make_run, n_critic, g_steps, kind, stop, tmp_path
+    make_run, rhythm, g_steps, kind, stop, tmp_path
 ):
     one_go_dir = tmp_path / "one_go"
     savers = file_savers(one_go_dir, steps_between=7) if kind in ("mid_run", "epoch_end") else []
-    one_go = train(make_run, n_critic, one_go_dir, g_steps=g_steps, epochs=2 if g_steps is None else -1, callbacks=savers)
-    checkpoint, before = stopped_checkpoint(make_run, n_critic, g_steps, kind, stop, tmp_path, one_go_dir)
+    one_go = train(make_run, rhythm, one_go_dir, g_steps=g_steps, epochs=2 if g_steps is None else -1, callbacks=savers)
+    checkpoint, before = stopped_checkpoint(make_run, rhythm, g_steps, kind, stop, tmp_path, one_go_dir)
 
-    trained_before = torch.load(checkpoint, weights_only=True)["ganzoo_counters"]["d_steps"]  # one D step a batch
+    counters = torch.load(checkpoint, weights_only=True)["ganzoo_counters"]
+    trained_before = counters["g_steps" if isinstance(rhythm, str) else "d_steps"]  # one D (or G) step a batch
     if before is not None:  # the stopped run trained the first batches of the run in one go, and no more
         assert len(before) == trained_before and before == one_go[2][:trained_before]
     if kind == "mid_run":
         assert trained_before % one_go[1].num_training_batches  # a checkpoint written part way through an epoch
-    resumed = train(make_run, n_critic, tmp_path / "resumed", g_steps=g_steps, epochs=2 if g_steps is None else -1,
+    resumed = train(make_run, rhythm, tmp_path / "resumed", g_steps=g_steps, epochs=2 if g_steps is None else -1,
                     ckpt_path=checkpoint)  # fmt: skip
 
     # exactly the missing batches, in the same order ...

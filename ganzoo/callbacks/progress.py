@@ -201,16 +201,15 @@ def total_g_steps(trainer: Trainer, pl_module: LightningModule) -> Optional[int]
 
     Budgets: ``max_g_steps`` (:class:`MaxGeneratorSteps`), the epochs (``max_epochs`` x
     batches per epoch, one G step per ``n_critic`` batches) and ``trainer.max_steps`` (which
-    counts G's and D's optimizer steps together).
+    counts G's and D's optimizer steps together: :meth:`~ganzoo.GANModule.g_steps_at_optimizer_steps`).
     """
     max_g_steps = [callback.max_steps for callback in trainer.callbacks if isinstance(callback, MaxGeneratorSteps)]
     bounds, batches = list(max_g_steps), trainer.num_training_batches
     if trainer.max_epochs not in (None, -1) and math.isfinite(batches):
         bounds.append(trainer.max_epochs * int(batches) // getattr(pl_module, "n_critic", 1))
     if not max_g_steps and trainer.max_steps not in (None, -1):  # MaxGeneratorSteps sets max_steps from its budget
-        # a G step ends each round of n_critic batches, which makes n_critic + 1 optimizer steps: the
-        # run stops in the round that reaches max_steps, after its G step only if it needs that step
-        bounds.append((trainer.max_steps + 1) // getattr(pl_module, "optimizer_steps_per_g_step", 1))
+        in_g_steps = getattr(pl_module, "g_steps_at_optimizer_steps", None)  # a GANModule's; else steps are steps
+        bounds.append(in_g_steps(trainer.max_steps) if in_g_steps else trainer.max_steps)
     return min(bounds) if bounds else None
 
 

@@ -1,6 +1,7 @@
 """Training length in generator updates, the unit GAN papers count in."""
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -14,8 +15,8 @@ class MaxGeneratorSteps(Callback):
     In manual optimization ``trainer.global_step`` counts every optimizer step, D's
     and G's alike, so ``Trainer(max_steps=N)`` means N / (n_critic + 1) generator
     updates. This callback sets the trainer's limit to
-    ``max_steps * module.optimizer_steps_per_g_step``, which stops the run right
-    after the ``max_steps``-th G update. It is what ``max_g_steps`` in a config does.
+    ``module.optimizer_steps_after(max_steps)`` (``max_steps * (n_critic + 1)``), which
+    stops the run right after the ``max_steps``-th G update. It is what ``max_g_steps`` in a config does.
     Updates dropped for a NaN loss (``on_nonfinite_loss="skip"``) make no optimizer
     step; the limit moves out by them, and the run still stops at the
     ``max_steps``-th G update. At the end it says so in generator steps
@@ -32,17 +33,17 @@ class MaxGeneratorSteps(Callback):
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if stage != "fit":
             return
-        per_g_step = getattr(pl_module, "optimizer_steps_per_g_step", None)
-        if per_g_step is None:
+        if not hasattr(pl_module, "optimizer_steps_after"):
             raise ConfigError(f"max_g_steps needs a GANModule, got {type(pl_module).__name__}")
-        limit = self.max_steps * per_g_step
+        limit = pl_module.optimizer_steps_after(self.max_steps)
         if trainer.max_steps not in (-1, None, limit):
             raise ConfigError(
                 f"both max_g_steps={self.max_steps} and trainer.max_steps={trainer.max_steps} are set; keep one "
                 f"(max_g_steps={self.max_steps} means trainer.max_steps={limit} here)"
             )
         trainer.fit_loop.epoch_loop.max_steps = limit
-        self._limit, self._per_g_step = limit, per_g_step
+        # a skipped update delays the next G update by at most one batch: n_critic + 1 optimizer steps, or 2
+        self._limit, self._per_g_step = limit, math.ceil(pl_module.optimizer_steps_per_g_step)
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args) -> None:
         self._account_for_skipped(trainer, getattr(pl_module, "skipped_steps", 0), pl_module.g_steps)
@@ -80,6 +81,7 @@ def stop_line(trainer: Trainer, pl_module: LightningModule) -> Optional[str]:
         reason = f"max_g_steps={limit}"
     elif trainer.max_steps not in (None, -1) and trainer.global_step >= trainer.max_steps:
         per_g_step = pl_module.optimizer_steps_per_g_step
+        per_g_step = f"{per_g_step:g}" if float(per_g_step).is_integer() else f"{per_g_step:.3g} on average"
         reason = f"trainer.max_steps={trainer.max_steps}: optimizer steps of G and D, {per_g_step} per generator step"
     elif trainer.max_epochs not in (None, -1) and trainer.current_epoch >= trainer.max_epochs:
         reason = f"max_epochs={trainer.max_epochs}"

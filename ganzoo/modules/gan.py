@@ -71,6 +71,12 @@ class DiscriminatorStep(NamedTuple):
     terms: dict[str, Tensor] = {}
 
 
+def _detached(d_step: DiscriminatorStep) -> DiscriminatorStep:
+    """``d_step`` with its tensors cut from the graph, to be kept past its update."""
+    return DiscriminatorStep(d_step.loss.detach(), d_step.real_logits.detach(), d_step.fake_logits.detach(),
+                             {name: value.detach() for name, value in d_step.terms.items()})  # fmt: skip
+
+
 class GANModule(Sampling, LightningModule):
     """Trains a generator G against a discriminator D by manual optimization.
 
@@ -78,8 +84,10 @@ class GANModule(Sampling, LightningModule):
     G update on the same generated batch (one G forward per batch). So with
     ``n_critic=1`` a batch is one D step and one G step, and Lightning's
     ``trainer.global_step`` (which counts every optimizer step) advances by
-    ``n_critic + 1`` per G step: :attr:`optimizer_steps_per_g_step`. To train for a
-    number of generator steps, use ``max_g_steps`` in a config or the
+    ``n_critic + 1`` per G step: :attr:`optimizer_steps_per_g_step`. With
+    ``g_steps_per_d_step=k`` the rhythm turns the other way: every batch makes one G
+    update and every k-th batch (the first of each k) also one D update, before G's.
+    To train for a number of generator steps, use ``max_g_steps`` in a config or the
     :class:`~ganzoo.callbacks.MaxGeneratorSteps` callback.
 
     Subclasses change one idea by overriding one small hook: :meth:`build_generator`,
@@ -105,6 +113,10 @@ class GANModule(Sampling, LightningModule):
         loss: a name from :data:`ganzoo.losses.LOSSES`: ``minimax``,
             ``non_saturating``, ``wgan_gp``, ``hinge`` or ``lsgan``.
         n_critic: D updates per G update.
+        g_steps_per_d_step: G updates per D update (PacGAN's and DCGAN-TensorFlow's 2: G
+            catches up with a D that learns faster); each G update draws its own z, where
+            DCGAN-TensorFlow reuses one batch of z for both. Only one of it and ``n_critic``
+            may be above 1.
         gradient_penalty: weight of the WGAN-GP gradient penalty on D; ``None``
             takes the loss's own default (10 for ``wgan_gp``, 0 otherwise).
         g_optimizer: builds G's optimizer from its parameters; ``None`` means
@@ -166,6 +178,7 @@ class GANModule(Sampling, LightningModule):
         prior: str = "normal",
         loss: str = "non_saturating",
         n_critic: int = 1,
+        g_steps_per_d_step: int = 1,
         gradient_penalty: Optional[float] = None,
         g_optimizer: Optional[OptimizerCallable] = None,
         d_optimizer: Optional[OptimizerCallable] = None,
@@ -187,6 +200,12 @@ class GANModule(Sampling, LightningModule):
         self.automatic_optimization = False
         self.latent_dim = check_positive_int("latent_dim", latent_dim, "latent_dim=64")
         self.n_critic = check_positive_int("n_critic", n_critic, "n_critic=1 (5 for wgan_gp)")
+        self.g_steps_per_d_step = check_positive_int("g_steps_per_d_step", g_steps_per_d_step, "g_steps_per_d_step=2")
+        if self.n_critic > 1 and self.g_steps_per_d_step > 1:
+            raise ConfigError(
+                f"n_critic={n_critic} and g_steps_per_d_step={g_steps_per_d_step} are both above 1; set one of them "
+                "to 1 (n_critic: D updates per G update; g_steps_per_d_step: G updates per D update)"
+            )
         self._sample_z = get_prior(prior)
         self.loss_fn = get_loss(loss)
         weight = self.loss_fn.gradient_penalty if gradient_penalty is None else gradient_penalty
@@ -242,6 +261,7 @@ class GANModule(Sampling, LightningModule):
         self.register_buffer("fixed_z", torch.empty(0, latent_dim))
         self._shapes_checked = False
         self._last_g_logs: dict[str, Tensor] = {}
+        self._last_d_step: Optional[tuple[DiscriminatorStep, Optional[Tensor]]] = None  # D's latest step and penalty
         self._penalty_logs: dict[str, Tensor] = {}
 
     # ------------------------------------------------------------------ hooks
@@ -367,9 +387,33 @@ class GANModule(Sampling, LightningModule):
         return checks.check_labels(labels, n, self.num_classes, type(self).__name__, self.label_noun)
 
     @property
-    def optimizer_steps_per_g_step(self) -> int:
-        """Optimizer steps (as ``trainer.global_step`` counts them) per generator update."""
+    def optimizer_steps_per_g_step(self) -> float:
+        """Optimizer steps (as ``trainer.global_step`` counts them) per generator update:
+        ``n_critic + 1``, or ``1 + 1 / g_steps_per_d_step`` on average."""
+        if self.g_steps_per_d_step > 1:
+            return 1 + 1 / self.g_steps_per_d_step
         return self.n_critic + 1
+
+    def optimizer_steps_after(self, g_steps: int) -> int:
+        """``trainer.global_step`` right after the ``g_steps``-th G update of a run that skipped none."""
+        if self.g_steps_per_d_step > 1:
+            return g_steps + -(-g_steps // self.g_steps_per_d_step)  # a D update opens every round of k G updates
+        return g_steps * (self.n_critic + 1)
+
+    def g_steps_at_optimizer_steps(self, max_steps: int) -> int:
+        """Generator updates made when Lightning stops a run at ``trainer.max_steps=max_steps``.
+
+        Lightning stops after the first batch that reaches ``max_steps``. With ``n_critic`` a G
+        update ends each round of ``n_critic`` batches (``n_critic + 1`` optimizer steps), so the
+        round that reaches the limit makes its G update only if it needs it; with
+        ``g_steps_per_d_step`` every batch makes one.
+        """
+        if self.g_steps_per_d_step == 1:
+            return (max_steps + 1) // (self.n_critic + 1)
+        g_steps = max(0, max_steps * self.g_steps_per_d_step // (self.g_steps_per_d_step + 1) - 1)
+        while self.optimizer_steps_after(g_steps) < max_steps:
+            g_steps += 1
+        return g_steps
 
     # --------------------------------------------------------------- training
     def configure_optimizers(self):
@@ -396,29 +440,34 @@ class GANModule(Sampling, LightningModule):
         real, labels = self.real_samples(batch), self.batch_labels(batch)
         self._check_shapes(real)
         g_opt, d_opt = self.optimizers()
-        g_turn = (self.d_steps + 1) % self.n_critic == 0
+        # D's turn: every batch, or the first of each round of g_steps_per_d_step G updates.
+        d_turn = self.g_steps % self.g_steps_per_d_step == 0
+        g_turn = not d_turn or (self.d_steps + 1) % self.n_critic == 0
         # One G forward per batch: D trains on it detached, then G trains through the updated D.
         # A conditional G makes its fakes for the batch's own labels.
         with torch.set_grad_enabled(g_turn):
             fake = self(self.sample_prior(real.shape[0]), labels)
 
-        with self.toggled_optimizer(d_opt):
-            real_seen, fake_seen = self.augment(real), self.augment(fake.detach())
-            d_step = self.discriminator_objective(real_seen, fake_seen, labels)
-            penalty = self._discriminator_penalty(real_seen, fake_seen, labels, d_step)
-            loss = d_step.loss if penalty is None else d_step.loss + penalty
-            # Under a grad scaler an overflowing scaled penalty is the scaler's to handle (it skips the
-            # update and lowers its scale), so only D's objective is checked for NaN or inf.
-            d_update = self._update(d_opt, loss, "D", checked=d_step.loss if self._grad_scaler() else loss)
-        if d_update:
-            self._step_scheduler(d_opt)
-            self.d_steps += 1
-            if self.augmentation is not None:
-                self.augmentation.observe(self, d_step)
+        real_seen = None
+        if d_turn:
+            with self.toggled_optimizer(d_opt):
+                real_seen, fake_seen = self.augment(real), self.augment(fake.detach())
+                d_step = self.discriminator_objective(real_seen, fake_seen, labels)
+                penalty = self._discriminator_penalty(real_seen, fake_seen, labels, d_step)
+                loss = d_step.loss if penalty is None else d_step.loss + penalty
+                # Under a grad scaler an overflowing scaled penalty is the scaler's to handle (it skips the
+                # update and lowers its scale), so only D's objective is checked for NaN or inf.
+                d_update = self._update(d_opt, loss, "D", checked=d_step.loss if self._grad_scaler() else loss)
+            if d_update:
+                self._step_scheduler(d_opt)
+                self.d_steps += 1
+                if self.augmentation is not None:
+                    self.augmentation.observe(self, d_step)
+            self._last_d_step = (_detached(d_step), None if penalty is None else penalty.detach())  # for the logs
 
         if g_turn:
             with self.toggled_optimizer(g_opt):
-                g_loss, g_terms = self._generator_objective(self.augment(fake), labels, real_seen.detach())
+                g_loss, g_terms = self._generator_objective(self.augment(fake), labels, real, real_seen)
                 g_update = self._update(g_opt, g_loss, "G")
             if g_update:
                 self._step_scheduler(g_opt)
@@ -427,21 +476,28 @@ class GANModule(Sampling, LightningModule):
             self._last_g_logs = {"train/g_loss": g_loss.detach(), **_prefixed("train/g_", g_terms)}
 
         if self._logging_this_batch():
-            logs = {"train/d_loss": d_step.loss.detach(), **self._d_statistics("train", d_step)}
-            if penalty is not None:
-                logs["train/d_penalty"] = penalty.detach()
-                logs.update(self._penalty_logs)
+            logs = {}
+            if self._last_d_step is not None:  # with g_steps_per_d_step > 1: D's latest values
+                d_step, penalty = self._last_d_step
+                logs = {"train/d_loss": d_step.loss.detach(), **self._d_statistics("train", d_step)}
+                if penalty is not None:
+                    logs["train/d_penalty"] = penalty.detach()
+                    logs.update(self._penalty_logs)
             if self.augmentation is not None:
                 logs.update(_prefixed("train/", self.augmentation.log_values()))
             logs.update(self._last_g_logs)  # with n_critic > 1: G's latest values
             logs.update(axis.axis_values(self))  # written at G steps, not batches (ganzoo.modules.axis)
             self.log_dict(logs)
 
-    def _generator_objective(self, fake: Tensor, labels: Optional[Tensor], real: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """:meth:`generator_objective`, given ``real`` when the override takes it."""
-        if _takes(type(self).generator_objective, "real"):
-            return self.generator_objective(fake, labels, real=real)
-        return self.generator_objective(fake, labels)
+    def _generator_objective(
+        self, fake: Tensor, labels: Optional[Tensor], real: Tensor, real_seen: Optional[Tensor]
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """:meth:`generator_objective`, given the real batch as D saw it (``real_seen``) when an override takes
+        it; on a batch without a D update (``g_steps_per_d_step``) the batch is augmented here, for such an override only."""
+        hook = type(self).generator_objective
+        if hook is GANModule.generator_objective or not _takes(hook, "real"):  # the default ignores ``real``
+            return self.generator_objective(fake, labels)
+        return self.generator_objective(fake, labels, real=(self.augment(real) if real_seen is None else real_seen).detach())
 
     def _discriminator_penalty(self, real: Tensor, fake: Tensor, labels: Optional[Tensor], d_step: DiscriminatorStep):
         """:meth:`discriminator_penalty`, given ``d_step`` when the override takes it."""
@@ -504,7 +560,7 @@ class GANModule(Sampling, LightningModule):
                 return
         fake = self(self.sample_prior(real.shape[0]), labels)
         d_step = self.discriminator_objective(real, fake, labels)
-        g_loss, g_terms = self._generator_objective(fake, labels, real)
+        g_loss, g_terms = self._generator_objective(fake, labels, real, real_seen=real)
         logs = {
             f"{stage}/d_loss": d_step.loss,
             f"{stage}/g_loss": g_loss,

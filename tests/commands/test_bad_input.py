@@ -107,6 +107,8 @@ CASES = {
     "batch-size-negative": Case(fit("--data.init_args.batch_size=-4"), ("batch_size", "-4")),
     "num-workers-negative": Case(fit("--data.init_args.num_workers=-1", config=DIGITS), ("num_workers", "-1")),
     "n-critic-0": Case(fit("--model.init_args.n_critic=0"), ("n_critic", "got 0")),
+    "n-critic-and-g-steps-per-d-step": Case(fit("--model.init_args.n_critic=2", "--model.init_args.g_steps_per_d_step=2"),
+                                            ("n_critic=2 and g_steps_per_d_step=2", "set one of them to 1")),
     "prior-unknown": Case(fit("--model.init_args.prior=cauchy"), ("prior 'cauchy'", "normal, uniform")),
     # ganzoo's own commands: arguments and output paths, checked before the work
     "generate-num-samples-word": Case(["generate", "{dcgan_ckpt}", "--num_samples", "ten"],

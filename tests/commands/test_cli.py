@@ -66,6 +66,9 @@ def test_max_g_steps_means_generator_updates(tmp_path):
     assert any(isinstance(c, MaxGeneratorSteps) for c in cli.trainer.callbacks)
     assert cli.trainer.max_epochs == -1
     assert (cli.model.g_steps, cli.model.d_steps, cli.trainer.global_step) == (4, 8, 12)
+    args[args.index("--model.init_args.n_critic=2")] = "--model.init_args.g_steps_per_d_step=3"
+    cli = GANZooCLI(args=["fit", *args])
+    assert (cli.model.g_steps, cli.model.d_steps, cli.trainer.global_step) == (4, 2, 6)  # D's updates open G's 1st and 4th
 
 
 @pytest.mark.parametrize(

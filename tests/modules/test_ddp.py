@@ -1,6 +1,6 @@
 """Two-process DDP on the CPU (gloo), through Lightning's own launcher, with plain ``strategy="ddp"``.
 
-One script trains three small GANs under DDP; it runs once per test module (its processes
+One script trains small GANs under DDP; it runs once per test module (its processes
 start only once) and the tests below check what it wrote.
 """
 import json
@@ -51,11 +51,13 @@ SCRIPT = textwrap.dedent(
         with open(f"{out}/{name}_rank{rank}.json", "w") as f:
             json.dump(report, f)
 
-    vanilla = lambda: VanillaGAN(data_shape=[1], latent_dim=4, g_hidden_dims=[16], d_hidden_dims=[16])
+    vanilla = lambda **kw: VanillaGAN(data_shape=[1], latent_dim=4, g_hidden_dims=[16], d_hidden_dims=[16], **kw)
+    vanilla_g2 = lambda: vanilla(g_steps_per_d_step=2)  # batches whose backward reaches G alone
     projgan = lambda: ProjectionGAN(num_classes=10, data_shape=[1, 8, 8], backbone="dcgan", g_width=4, d_width=4)
     gaussian = lambda: Gaussian1D(batch_size=32, num_train=512)
     digits = lambda: DigitsDataModule(batch_size=16, image_size=8)
-    for name, (make_model, make_data) in {"vanilla": (vanilla, gaussian), "projgan": (projgan, digits)}.items():
+    runs = {"vanilla": (vanilla, gaussian), "projgan": (projgan, digits), "vanilla_g2": (vanilla_g2, gaussian)}
+    for name, (make_model, make_data) in runs.items():
         seen.clear(), streams.clear()
         pl.seed_everything(0)
         model = make_model()
@@ -127,7 +129,7 @@ SCRIPT = textwrap.dedent(
 )
 
 TESTS = Path(__file__).resolve().parent
-pytestmark = pytest.mark.slow  # two processes that train three GANs
+pytestmark = pytest.mark.slow  # two processes that train several small GANs
 
 
 @pytest.fixture(scope="module")
@@ -149,10 +151,12 @@ def _reports(out, name):
 
 
 def test_plain_ddp_trains_and_both_processes_end_with_the_same_weights(ddp_run):
-    for name in ("vanilla", "projgan", "validation"):  # an unconditional and a conditional GAN, and a DCGAN
+    # an unconditional and a conditional GAN, one with 2 G updates per D update, and a DCGAN
+    for name in ("vanilla", "projgan", "vanilla_g2", "validation"):
         reports = _reports(ddp_run, name)
         if name != "validation":
-            assert all(r["g_steps"] == 4 and r["d_steps"] == 4 and r["find_unused"] for r in reports)
+            d_steps = 2 if name == "vanilla_g2" else 4
+            assert all(r["g_steps"] == 4 and r["d_steps"] == d_steps and r["find_unused"] for r in reports)
             # Each process trained on its own shard of the data, with its own random stream (latent
             # codes, the penalty's mixing, dropout), so the fakes differ too ...
             assert reports[0]["batches"] != reports[1]["batches"]

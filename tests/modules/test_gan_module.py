@@ -1,3 +1,4 @@
+import csv
 import math
 
 import lightning.pytorch as pl
@@ -5,6 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from helpers import adam, linear_decay
+from lightning.pytorch import Callback
+from lightning.pytorch.loggers import CSVLogger
 
 from ganzoo import (
     ConfigError,
@@ -161,6 +164,53 @@ def test_max_generator_steps_counts_generator_updates(n_critic, g_steps, trainer
     assert model.g_steps == g_steps
     assert model.d_steps == g_steps * n_critic
     assert trainer.global_step == g_steps * (n_critic + 1)
+
+
+class Rhythm(Callback):
+    """Records (G updates, D updates, whether D's weights changed) after each batch."""
+
+    def __init__(self):
+        self.batches, self._d = [], None
+
+    def on_train_batch_start(self, trainer, pl_module, *args):
+        self._d = [p.detach().clone() for p in pl_module.discriminator.parameters()]
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        moved = any(not torch.equal(p, q) for p, q in zip(pl_module.discriminator.parameters(), self._d))
+        self.batches.append((pl_module.g_steps, pl_module.d_steps, moved))
+
+
+@pytest.mark.parametrize("k, g_steps", [(2, 7), (3, 6)])
+def test_g_steps_per_d_step_makes_k_generator_updates_per_discriminator_update(k, g_steps, trainer_kwargs):
+    model = VanillaGAN(data_shape=[2], latent_dim=4, g_hidden_dims=[8], d_hidden_dims=[8], g_steps_per_d_step=k)
+    rhythm = Rhythm()
+    trainer = fit(model, Ring2D(batch_size=16), g_steps, trainer_kwargs, callbacks=[rhythm])
+    # one G update per batch; D's update opens each round of k, and D's weights move only then
+    assert rhythm.batches == [(b + 1, b // k + 1, b % k == 0) for b in range(g_steps)]
+    d_steps = -(-g_steps // k)
+    assert (model.g_steps, model.d_steps, trainer.global_step) == (g_steps, d_steps, g_steps + d_steps)
+    assert model.optimizer_steps_after(g_steps) == g_steps + d_steps
+    assert model.optimizer_steps_per_g_step == pytest.approx(1 + 1 / k)
+
+
+def test_training_logs_ds_latest_values_on_batches_without_a_d_update(trainer_kwargs, tmp_path):
+    model = VanillaGAN(data_shape=[2], latent_dim=4, g_hidden_dims=[8], d_hidden_dims=[8], g_steps_per_d_step=2)
+    fit(model, Ring2D(batch_size=16), 4, trainer_kwargs, log_every_n_steps=1, logger=CSVLogger(tmp_path))
+    with open(tmp_path / "lightning_logs" / "version_0" / "metrics.csv") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["train/g_loss"]]
+    assert [int(float(r["step"])) for r in rows] == [1, 2, 3, 4]  # a row per batch, each a G step
+    d_loss, g_loss = [r["train/d_loss"] for r in rows], [r["train/g_loss"] for r in rows]
+    # batches 2 and 4 made no D update: they repeat D's values of batches 1 and 3; G's are new at each
+    assert d_loss[0] == d_loss[1] != d_loss[2] == d_loss[3] and "" not in d_loss
+    assert [r["train/d_real"] for r in rows][1] == rows[0]["train/d_real"]
+    assert len(set(g_loss)) == 4
+
+
+def test_n_critic_and_g_steps_per_d_step_are_not_both_above_one():
+    with pytest.raises(ConfigError, match=r"^n_critic=2 and g_steps_per_d_step=3 are both above 1; set one of them to 1"):
+        VanillaGAN(data_shape=[2], n_critic=2, g_steps_per_d_step=3)
+    with pytest.raises(ConfigError, match="g_steps_per_d_step must be a positive integer, got 0"):
+        VanillaGAN(data_shape=[2], g_steps_per_d_step=0)
 
 
 def test_max_generator_steps_refuses_a_conflicting_max_steps(trainer_kwargs):

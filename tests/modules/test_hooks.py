@@ -43,6 +43,15 @@ def test_augment_sees_real_and_fake_in_both_steps_and_never_in_validation(tmp_pa
     assert sum(grad for _, grad in model.calls) == model.g_steps  # G's fakes carry G's gradient into it
 
 
+def test_with_g_steps_per_d_step_d_sees_real_and_fake_only_in_its_own_steps():
+    pl.seed_everything(0)
+    model = tiny(Augmented, g_steps_per_d_step=2)
+    fit(model, 5)
+    assert (model.g_steps, model.d_steps) == (5, 3)  # a batch per G step, D's update on batches 1, 3, 5
+    assert len(model.calls) == 2 * model.d_steps + model.g_steps
+    assert sum(grad for _, grad in model.calls) == model.g_steps
+
+
 def test_augment_changes_what_d_sees():
     x = torch.full((4, 1), 2.0)
     model = tiny(Augmented)
@@ -72,6 +81,14 @@ def test_generator_objective_receives_the_real_batch_and_old_overrides_still_wor
     assert model.seen_real is not None and model.seen_real.shape == (16, 1)
     assert not model.seen_real.requires_grad
     assert abs(float(model.seen_real.mean()) - 4.0) < 1.5  # Gaussian1D's real samples, mean 4, not fakes
+    # on a batch without a D update, G's objective still gets the real batch, augmented as D would see it
+    shifted = tiny(type("ShiftedRealInG", (RealInG, Augmented), {}), g_steps_per_d_step=2)
+    fit(shifted, 2)
+    # batch 1: D's reals and fakes, G's fakes; batch 2, without a D update: G's fakes, then the reals for G's
+    # objective (the default objective ignores them and is not given them: the test above counts its calls)
+    assert shifted.calls == [(True, False), (True, False), (True, True), (True, True), (True, False)]
+    assert shifted.seen_real is not None and not shifted.seen_real.requires_grad
+    assert abs(float(shifted.seen_real.mean()) - 104.0) < 1.5  # Gaussian1D's reals, shifted by the augmentation
     old = tiny(OldG)
     fit(old, 2)
     assert old.old_called and old.g_steps == 2
