@@ -154,7 +154,7 @@ def timed_fit(model: pl.LightningModule, data, g_steps: int, skip: int = 0) -> t
     of them (set-up, compilation). ``data`` is a datamodule or a training loader."""
     clock = Clock(skip)
     trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_epochs=-1, max_steps=(skip + g_steps) * model.optimizer_steps_per_g_step,
+        accelerator="cpu", devices=1, max_epochs=-1, max_steps=model.optimizer_steps_after(skip + g_steps),
         logger=False, callbacks=[clock],
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
     )  # fmt: skip
