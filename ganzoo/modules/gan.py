@@ -478,10 +478,10 @@ class GANModule(Sampling, LightningModule):
         if self._logging_this_batch():
             logs = {}
             if self._last_d_step is not None:  # with g_steps_per_d_step > 1: D's latest values
-                d_step, penalty = self._last_d_step
-                logs = {"train/d_loss": d_step.loss.detach(), **self._d_statistics("train", d_step)}
+                d_step, penalty = self._last_d_step  # detached when kept
+                logs = {"train/d_loss": d_step.loss, **self._d_statistics("train", d_step)}
                 if penalty is not None:
-                    logs["train/d_penalty"] = penalty.detach()
+                    logs["train/d_penalty"] = penalty
                     logs.update(self._penalty_logs)
             if self.augmentation is not None:
                 logs.update(_prefixed("train/", self.augmentation.log_values()))

@@ -55,20 +55,18 @@ def test_the_interval_sets_how_often_a_line_is_written(trainer_kwargs, capsys):
 
 
 @pytest.mark.parametrize(
-    "settings, n_critic, total",
+    "settings, rhythm, total",
     [
-        ({"max_epochs": 3}, 2, "12"),  # 3 epochs of 8 batches, one G step per 2 batches
-        ({"max_steps": 12}, 2, "4"),  # optimizer steps: 3 per G step
-        ({"max_steps": 14}, 2, "5"),  # the 14th is G's 5th step
-        ({"max_epochs": 3, "max_steps": 9}, 1, "5"),  # the tighter budget; the 9th step is D's of the 5th batch
-        ({"max_epochs": 3}, -2, "24"),  # g_steps_per_d_step=2: a G step per batch
-        ({"max_steps": 8}, -2, "5"),  # D and G, G, D and G, G, D and G: 8 optimizer steps
-        ({"max_steps": 7}, -2, "5"),  # the batch that reaches 7 makes 8
+        ({"max_epochs": 3}, {"n_critic": 2}, "12"),  # 3 epochs of 8 batches, one G step per 2 batches
+        ({"max_steps": 12}, {"n_critic": 2}, "4"),  # optimizer steps: 3 per G step
+        ({"max_steps": 14}, {"n_critic": 2}, "5"),  # the 14th is G's 5th step
+        ({"max_epochs": 3, "max_steps": 9}, {"n_critic": 1}, "5"),  # the tighter budget: the 5th batch's D step
+        ({"max_epochs": 3}, {"g_steps_per_d_step": 2}, "24"),  # a G step per batch
+        ({"max_steps": 8}, {"g_steps_per_d_step": 2}, "5"),  # D and G, G, D and G, G, D and G: 8 optimizer steps
+        ({"max_steps": 7}, {"g_steps_per_d_step": 2}, "5"),  # the batch that reaches 7 makes 8
     ],
 )
-def test_the_total_is_the_budget_in_generator_steps(trainer_kwargs, capsys, settings, n_critic, total):
-    """``n_critic`` below 0 stands for ``g_steps_per_d_step=-n_critic``."""
-    rhythm = {"n_critic": n_critic} if n_critic > 0 else {"g_steps_per_d_step": -n_critic}
+def test_the_total_is_the_budget_in_generator_steps(trainer_kwargs, capsys, settings, rhythm, total):
     fit(trainer_kwargs, GANProgressBar(refresh_seconds=3600), model=tiny_gan(**rhythm), **settings)
     last = lines(capsys.readouterr().out)[-1]
     assert (last[1], last[2], last[3]) == ("trained", total, total)
