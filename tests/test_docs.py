@@ -27,6 +27,24 @@ def test_docs_link_to_pages_that_exist():
             assert (page.parent / target).resolve().exists(), f"{page.name} links to missing {target}"
 
 
+def headings(text: str) -> list[str]:
+    """The Markdown headings of a page, fenced code blocks left out (their ``#`` lines are comments)."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    return re.findall(r"^#{1,6} (.*)$", prose, flags=re.M)
+
+
+def test_headings_are_whole_and_unique_within_each_page():
+    # A heading pasted twice on one line ("## A## A") or twice in one page breaks the table of
+    # contents and gives two sections one anchor.
+    for page in PAGES + [ROOT / "README.md", ROOT / "benchmarks" / "README.md"]:
+        found = headings(page.read_text())
+        assert found, page.name
+        for heading in found:
+            assert not re.search(r"#{2,}", heading), f"{page.name}: heading {heading!r} holds another heading"
+        repeated = sorted({h for h in found if found.count(h) > 1})
+        assert not repeated, f"{page.name} repeats the headings {repeated}"
+
+
 def test_error_lines_in_the_cli_page_are_real_messages():
     from ganzoo import VanillaGAN, Gaussian1D, ConfigError
     from ganzoo.cli import GANZooCLI
