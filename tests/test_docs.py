@@ -68,7 +68,8 @@ def test_error_lines_in_the_images_page_are_real_messages():
     shown = [line.removeprefix("ganzoo: error: ") for line in (ROOT / "docs" / "images.md").read_text().splitlines()
              if line.startswith("ganzoo: error: ")]
     actual = []
-    for make in (lambda: DCGAN(data_shape=(1, 30, 30)), lambda: MNISTDataModule(data_dir="/home/me/data").prepare_data()):
+    for make in (lambda: DCGAN(data_shape=(1, 30, 30)), lambda: DCGAN(data_shape=(3, 28, 28), depth=6),
+                 lambda: MNISTDataModule(data_dir="/home/me/data").prepare_data()):
         with pytest.raises(ConfigError) as info:
             make()
         actual.append(str(info.value))

@@ -37,6 +37,11 @@ class DCGAN(GANModule):
             batch; the batch size must be divisible by it. 1 judges each image alone.
         d_minibatch_std: group size of a minibatch standard-deviation map appended to D's
             last features (Karras et al. 2018; 4 in the paper); 0 for none.
+        depth: stride-2 layers of G and of D, each halving the side (rounding up) in D and
+            doubling it in G; ``None`` for the native layout (2 at 28 px, 7x7 maps; 4 at
+            64 px). At 28 px, ``depth: 4`` with ``kernel_size: 5`` gives DCGAN-TensorFlow's
+            networks, those of PacGAN's Stacked MNIST code (2x2 maps of ``8 * width`` channels).
+        kernel_size: of the stride-2 layers: 4 (PyTorch's DCGAN example) or 5 (DCGAN-TensorFlow).
         latent_dim: size of z; 100 as in the paper.
         image_shape: the former name of ``data_shape``; still accepted, with a
             deprecation warning.
@@ -52,6 +57,8 @@ class DCGAN(GANModule):
         d_norm: str = "batch",
         d_pack: int = 1,
         d_minibatch_std: int = 0,
+        depth: Optional[int] = None,
+        kernel_size: int = 4,
         latent_dim: int = 100,
         image_shape: Optional[Sequence[int]] = None,
         **kwargs,
@@ -65,10 +72,19 @@ class DCGAN(GANModule):
 
     def build_generator(self) -> nn.Module:
         hp = self.hparams
-        return DCGANGenerator(self.latent_dim, self.data_shape, hp.g_width)
+        return DCGANGenerator(self.latent_dim, self.data_shape, hp.g_width, **self._layout_options())
 
     def build_discriminator(self) -> nn.Module:
         hp = self.hparams
         return DCGANDiscriminator(
-            self.data_shape, hp.d_width, hp.d_norm, pack=hp.get("d_pack", 1), minibatch_std=hp.get("d_minibatch_std", 0)
+            self.data_shape,
+            hp.d_width,
+            hp.d_norm,
+            pack=hp.get("d_pack", 1),
+            minibatch_std=hp.get("d_minibatch_std", 0),
+            **self._layout_options(),
         )
+
+    def _layout_options(self) -> dict:
+        # Checkpoints saved before these options existed hold neither: the native layout.
+        return {"depth": self.hparams.get("depth"), "kernel_size": self.hparams.get("kernel_size", 4)}

@@ -2,9 +2,13 @@
 
 One class per role serves every supported resolution: an image side is
 ``base * 2**k`` with ``base`` 4 (8, 16, 32, 64, 128 px) or 7 (28 px), and ``k``
-sets the number of stride-2 layers. Plain ``nn.Module`` s that only define
-``forward``; they initialise their own weights as the paper does, and know
-nothing of training.
+sets the number of stride-2 layers, the layout of PyTorch's DCGAN example
+(4x4 kernels). ``depth`` asks for another number of stride-2 layers: each halves
+the side, rounding up (TensorFlow's ``SAME`` padding), so 28 px at depth 4 runs
+28, 14, 7, 4, 2, the layout of DCGAN-TensorFlow, whose 5x5 kernels
+``kernel_size=5`` gives (the networks of PacGAN's Stacked MNIST code). Plain
+``nn.Module`` s that only define ``forward``; they initialise their own weights
+as the paper does, and know nothing of training.
 """
 from __future__ import annotations
 
@@ -47,11 +51,47 @@ def square_image(network: str, option: str, image_shape: Sequence[int], sizes: S
     return channels, height
 
 
-def _layout(image_shape: Sequence[int]) -> tuple[int, int, int]:
-    """``(channels, base, k)`` of an image shape ``(C, S, S)`` with ``S = base * 2**k``."""
+#: kernel sizes of the stride-2 layers: 4 (PyTorch's DCGAN example) or 5 (DCGAN-TensorFlow, PacGAN's code).
+KERNEL_SIZES = (4, 5)
+
+
+def _layout(image_shape: Sequence[int], depth: Optional[int] = None, kernel_size: int = 4) -> tuple[int, list[int]]:
+    """``(channels, sides)``: the image side after each stride-2 layer, from ``S`` down to the first map's.
+
+    ``depth`` stride-2 layers, each halving the side and rounding up; ``None`` takes the
+    native layout, ``S = base * 2**k`` with ``base`` 4 or 7 and ``k`` layers.
+    """
     channels, height = square_image("DCGAN", "image_shape", image_shape, SUPPORTED_SIZES)
-    base = 7 if height % 7 == 0 else 4
-    return channels, base, (height // base).bit_length() - 1
+    if kernel_size not in KERNEL_SIZES:
+        raise ConfigError(
+            f"DCGAN kernel_size must be 4 (PyTorch's DCGAN) or 5 (DCGAN-TensorFlow's), got {kernel_size!r}; "
+            "e.g. kernel_size=5"
+        )
+    native = (height // (7 if height % 7 == 0 else 4)).bit_length() - 1
+    deepest = (height - 1).bit_length()  # halvings, rounding up, until the side is 1
+    if depth is None:
+        depth = native
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= deepest:
+        raise ConfigError(
+            f"DCGAN depth must be a number of stride-2 layers from 1 to {deepest} for {height}x{height} images, "
+            f"got {depth!r}; e.g. depth={native} (the default at {height} px)"
+        )
+    sides = [height]
+    for _ in range(depth):
+        sides.append(-(-sides[-1] // 2))
+    return channels, sides
+
+
+def _down_padding(side: int, kernel_size: int) -> int:
+    """Padding of a stride-2 conv that takes ``side`` to ``ceil(side / 2)``."""
+    return next(p for p in range(kernel_size) if (side + 2 * p - kernel_size) // 2 + 1 == -(-side // 2))
+
+
+def _up_padding(side: int, out: int, kernel_size: int) -> tuple[int, int]:
+    """``(padding, output_padding)`` of a stride-2 transposed conv that takes ``side`` to ``out``."""
+    return next(
+        (p, extra) for extra in (0, 1) for p in range(kernel_size) if (side - 1) * 2 - 2 * p + kernel_size + extra == out
+    )
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
@@ -71,27 +111,42 @@ class DCGANGenerator(nn.Module):
 
     ``z`` is read as a 1x1 image with ``latent_dim`` channels; a ``base x base``
     transposed conv projects it to ``width * 2**(k-1)`` channels, each following
-    block halves the channels and doubles the side, and a last transposed conv
-    with ``tanh`` gives the image. Hidden layers use BatchNorm and ReLU.
+    block halves the channels and doubles the side (to one less where the next
+    side is odd, 4 to 7), and a last transposed conv with ``tanh`` gives the image.
+    Hidden layers use BatchNorm and ReLU.
 
     Args:
         latent_dim: size d of z.
         image_shape: ``(C, S, S)`` with S in :data:`SUPPORTED_SIZES`.
         width: channels of the last hidden layer (``ngf`` of the PyTorch example);
             the first has ``width * 2**(k-1)``, e.g. ``8 * width`` at 64 px.
+        depth: k, the number of stride-2 layers; ``None`` for the native layout (2 at
+            28 px, 7x7 first maps; 4 at 64 px). At 28 px, 4 starts from 2x2 maps as
+            DCGAN-TensorFlow does.
+        kernel_size: of the stride-2 layers, 4 (PyTorch's DCGAN) or 5 (DCGAN-TensorFlow's).
     """
 
-    def __init__(self, latent_dim: int, image_shape: Sequence[int], width: int = 64):
+    def __init__(
+        self,
+        latent_dim: int,
+        image_shape: Sequence[int],
+        width: int = 64,
+        depth: Optional[int] = None,
+        kernel_size: int = 4,
+    ):
         super().__init__()
         check_positive_int("latent_dim", latent_dim, "latent_dim=100")
         check_positive_int("DCGAN generator width (g_width)", width, "g_width=64")
-        out_channels, base, k = _layout(image_shape)
-        channels = width * 2 ** (k - 1)
-        blocks = [_up_block(latent_dim, channels, kernel_size=base, stride=1, padding=0)]
-        for _ in range(k - 1):
-            blocks.append(_up_block(channels, channels // 2))
+        out_channels, sides = _layout(image_shape, depth, kernel_size)
+        sides = sides[::-1]  # from the first map's side up to the image's
+        channels = width * 2 ** (len(sides) - 2)
+        blocks = [_up_block(latent_dim, channels, kernel_size=sides[0], stride=1, padding=0)]
+        for side, out in zip(sides[:-2], sides[1:-1]):
+            blocks.append(_up_block(channels, channels // 2, kernel_size, 2, *_up_padding(side, out, kernel_size)))
             channels //= 2
-        blocks.append(nn.Sequential(nn.ConvTranspose2d(channels, out_channels, 4, 2, 1), nn.Tanh()))
+        padding, extra = _up_padding(sides[-2], sides[-1], kernel_size)
+        last = nn.ConvTranspose2d(channels, out_channels, kernel_size, 2, padding, output_padding=extra)
+        blocks.append(nn.Sequential(last, nn.Tanh()))
         self.net = nn.Sequential(*blocks)
         init_dcgan_weights(self)
 
@@ -100,9 +155,12 @@ class DCGANGenerator(nn.Module):
         return self.net(z.reshape(z.shape[0], -1, 1, 1))
 
 
-def _up_block(c_in: int, c_out: int, kernel_size: int = 4, stride: int = 2, padding: int = 1) -> nn.Sequential:
+def _up_block(
+    c_in: int, c_out: int, kernel_size: int = 4, stride: int = 2, padding: int = 1, output_padding: int = 0
+) -> nn.Sequential:
     return nn.Sequential(
-        nn.ConvTranspose2d(c_in, c_out, kernel_size, stride, padding, bias=False),  # BatchNorm adds the shift
+        # BatchNorm adds the shift
+        nn.ConvTranspose2d(c_in, c_out, kernel_size, stride, padding, output_padding=output_padding, bias=False),
         nn.BatchNorm2d(c_out),
         nn.ReLU(),
     )
@@ -131,10 +189,21 @@ class DCGANDiscriminator(nn.Module):
         minibatch_std: group size of a minibatch standard-deviation map (Karras et al. 2018)
             appended to the last ``base x base`` features, before the head (so ``feature_dim``
             has ``base * base`` more); 0 for none.
+        depth: the number of stride-2 convolutions, as the generator's; ``None`` for the
+            native layout (2 at 28 px, down to 7x7). At 28 px, 4 goes down to 2x2 with
+            ``8 * width`` channels, as DCGAN-TensorFlow's does.
+        kernel_size: of the stride-2 convolutions, 4 (PyTorch's DCGAN) or 5 (DCGAN-TensorFlow's).
     """
 
     def __init__(
-        self, image_shape: Sequence[int], width: int = 64, norm: str = "batch", pack: int = 1, minibatch_std: int = 0
+        self,
+        image_shape: Sequence[int],
+        width: int = 64,
+        norm: str = "batch",
+        pack: int = 1,
+        minibatch_std: int = 0,
+        depth: Optional[int] = None,
+        kernel_size: int = 4,
     ):
         super().__init__()
         #: images judged by one score (PacGAN's m).
@@ -143,13 +212,16 @@ class DCGANDiscriminator(nn.Module):
         if not isinstance(norm, str) or norm not in NORMS:
             raise choose_from("norm", norm, NORMS)
         check_positive_int("DCGAN discriminator width (d_width)", width, "d_width=64")
-        in_channels, base, k = _layout(image_shape)
+        in_channels, sides = _layout(image_shape, depth, kernel_size)
+        base = sides[-1]
         make_norm = NORMS[norm]
-        blocks = [nn.Sequential(nn.Conv2d(pack * in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2))]
+        first = nn.Conv2d(pack * in_channels, width, kernel_size, 2, _down_padding(sides[0], kernel_size))
+        blocks = [nn.Sequential(first, nn.LeakyReLU(0.2))]
         channels = width
-        for _ in range(k - 1):
+        for side in sides[1:-1]:
             # A conv followed by a normalisation needs no bias: the norm's own shift replaces it.
-            layers = [nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=make_norm is None)]
+            padding = _down_padding(side, kernel_size)
+            layers = [nn.Conv2d(channels, channels * 2, kernel_size, 2, padding, bias=make_norm is None)]
             if make_norm is not None:
                 layers.append(make_norm(channels * 2))
             blocks.append(nn.Sequential(*layers, nn.LeakyReLU(0.2)))

@@ -71,6 +71,7 @@ CASES = {
     "discriminator-input-size": Case(["fit", "--config", "{injected_d}", *FIT], ("discriminator", "(N, 1)", "data shape")),
     "latent-dim-huge": Case(fit("--model.init_args.latent_dim=1000000000"), ("do not fit in memory", "latent_dim=1000000000")),
     "width-huge": Case(fit("--model.init_args.g_width=100000", config=DIGITS), ("do not fit in memory", "g_width=100000")),
+    "dcgan-depth": Case(fit("--model.init_args.depth=5", config=DIGITS), ("DCGAN depth", "from 1 to 4 for 16x16", "got 5")),
     "ckpt-garbage": Case(fit("--ckpt_path={garbage_ckpt}"), ("--ckpt_path", "garbage.ckpt", "not a readable checkpoint")),
     "ckpt-truncated": Case(fit("--ckpt_path={truncated_ckpt}"), ("--ckpt_path", "truncated.ckpt", "truncated")),
     "ckpt-of-another-model": Case(fit("--ckpt_path={gaussian_ckpt}", config=RING), ("checkpoint", "shape", "generator.")),

@@ -71,6 +71,17 @@ def test_max_g_steps_means_generator_updates(tmp_path):
     assert (cli.model.g_steps, cli.model.d_steps, cli.trainer.global_step) == (4, 2, 6)  # D's updates open G's 1st and 4th
 
 
+def test_the_dcgan_layout_options_reach_both_networks_through_the_cli(tmp_path):
+    # PacGAN's networks on Stacked MNIST are one pair of options on the recipe (docs/images.md)
+    config = ROOT / "zoo_configs" / "dcgan_stacked_mnist.yaml"
+    layout = ["--model.init_args.depth=4", "--model.init_args.kernel_size=5", "--data.init_args.data_dir=unused"]
+    cli = GANZooCLI(args=["--config", str(config), *quiet_run_args(tmp_path, 3), *layout], run=False)
+    convs = [m for m in cli.model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    assert len(convs) == 9 and all(m.kernel_size == (5, 5) for m in convs if m.stride == (2, 2))
+    assert cli.model.discriminator.feature_dim == 8 * 32 * 2 * 2  # 2x2 maps of 8 x d_width channels
+    assert (cli.model.hparams.depth, cli.model.hparams.kernel_size) == (4, 5)
+
+
 @pytest.mark.parametrize(
     "override, message",
     [

@@ -1,3 +1,4 @@
+import copy
 import warnings
 
 import lightning.pytorch as pl
@@ -42,6 +43,101 @@ def test_networks_produce_and_score_images_of_every_supported_size(size, channel
     assert images.min() >= -1 and images.max() <= 1 and images.std() > 0
     scores = d(images)
     assert scores.shape == (5,) and torch.isfinite(scores).all()
+
+
+def map_sides(net: nn.Module, x) -> list[int]:
+    """The side of the map after each (transposed) convolution of ``net`` on ``x``.
+
+    Runs a copy in eval mode: a forward in training mode would move BatchNorm's running statistics.
+    """
+    net = copy.deepcopy(net).eval()
+    sides = []
+    hooks = [
+        m.register_forward_hook(lambda _m, _i, out: sides.append(out.shape[-1]))
+        for m in net.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+    ]
+    net(x)
+    for hook in hooks:
+        hook.remove()
+    return sides
+
+
+@pytest.mark.parametrize("kernel_size", [4, 5])
+@pytest.mark.parametrize("size", SUPPORTED_SIZES)
+def test_every_depth_halves_the_side_rounding_up(size, kernel_size):
+    torch.manual_seed(0)
+    deepest = (size - 1).bit_length()
+    for depth in range(1, deepest + 1):
+        sides = [size]
+        for _ in range(depth):
+            sides.append((sides[-1] + 1) // 2)
+        g = DCGANGenerator(8, (3, size, size), width=2, depth=depth, kernel_size=kernel_size)
+        d = DCGANDiscriminator((3, size, size), width=2, depth=depth, kernel_size=kernel_size)
+        z = torch.randn(2, 8)
+        assert map_sides(g, z) == sides[::-1], (size, depth)  # the first map, then each doubling
+        images = g(z)
+        assert map_sides(d, images) == sides[1:], (size, depth)
+        assert d(images).shape == (2,)
+        assert d.feature_dim == 2 * 2 ** (depth - 1) * sides[-1] ** 2
+        widths = [m.out_channels for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
+        assert widths == [2 * 2 ** (depth - 1 - i) for i in range(depth)] + [3]
+
+
+def test_the_native_layout_is_the_default_and_unchanged():
+    # The PyTorch DCGAN example's layout at 28 px: z -> 7x7 -> 14 -> 28 and back, 4x4 kernels.
+    # Parameter names and shapes must not move: checkpoints saved before depth existed load as they were.
+    for size, native in [(8, 1), (16, 2), (28, 2), (32, 3), (64, 4), (128, 5)]:
+        for build in (
+            lambda **kw: DCGANGenerator(100, (3, size, size), 8, **kw),
+            lambda **kw: DCGANDiscriminator((3, size, size), 8, **kw),
+        ):
+            default, explicit = build().state_dict(), build(depth=native, kernel_size=4).state_dict()
+            assert {k: v.shape for k, v in default.items()} == {k: v.shape for k, v in explicit.items()}
+    g, d = DCGANGenerator(100, (3, 28, 28), 64), DCGANDiscriminator((3, 28, 28), 64)
+    count = lambda net: sum(p.numel() for p in net.parameters())
+    # G: 100 -> 128 x 7 x 7 (no bias) + BN, 128 -> 64 (4x4, no bias) + BN, 64 -> 3 (4x4) + bias
+    assert count(g) == 100 * 128 * 49 + 2 * 128 + 128 * 64 * 16 + 2 * 64 + 64 * 3 * 16 + 3
+    # D: 3 -> 64 (4x4) + bias, 64 -> 128 (4x4, no bias) + BN, linear 128 x 7 x 7 -> 1
+    assert count(d) == 3 * 64 * 16 + 64 + 64 * 128 * 16 + 2 * 128 + 128 * 49 + 1
+    assert map_sides(g, torch.randn(2, 100)) == [7, 14, 28]
+
+
+def test_depth_4_and_5x5_kernels_at_28_px_are_dcgan_tensorflows_networks():
+    # PacGAN's Stacked MNIST code (DCGAN-TensorFlow): G projects z to 2x2x512, then 5x5 transposed
+    # convs to 4x4x256, 7x7x128, 14x14x64 and 28x28x3; D mirrors it with 5x5 convs, 64 to 512 channels.
+    g = DCGANGenerator(100, (3, 28, 28), 64, depth=4, kernel_size=5)
+    d = DCGANDiscriminator((3, 28, 28), 64, depth=4, kernel_size=5)
+    assert map_sides(g, torch.randn(2, 100)) == [2, 4, 7, 14, 28]
+    assert map_sides(d, torch.rand(2, 3, 28, 28)) == [14, 7, 4, 2]
+    count = lambda net: sum(p.numel() for p in net.parameters())
+    bn = lambda c: 2 * c
+    # DCGAN-TensorFlow's G has a bias on its projection that its BatchNorm cancels; ganzoo's has none.
+    assert count(g) == 100 * 2048 + bn(512) + 25 * (512 * 256 + 256 * 128 + 128 * 64) + sum(map(bn, (256, 128, 64))) + (
+        25 * 64 * 3 + 3
+    )
+    assert count(d) == 25 * 3 * 64 + 64 + 25 * (64 * 128 + 128 * 256 + 256 * 512) + sum(map(bn, (128, 256, 512))) + (
+        512 * 4 + 1
+    )
+    model = DCGAN(data_shape=(3, 28, 28), depth=4, kernel_size=5)
+    assert count(model.generator) == count(g) and count(model.discriminator) == count(d)
+    assert model.generate(3, seed=0).shape == (3, 3, 28, 28)
+
+
+@pytest.mark.parametrize(
+    "build, shown",
+    [
+        (lambda: DCGANGenerator(8, (1, 28, 28), depth=6), "DCGAN depth must be a number of stride-2 layers from 1 to 5 "
+         "for 28x28 images, got 6; e.g. depth=2 (the default at 28 px)"),
+        (lambda: DCGANDiscriminator((1, 8, 8), depth=0), "from 1 to 3 for 8x8 images, got 0; e.g. depth=1"),
+        (lambda: DCGAN(data_shape=(1, 64, 64), depth="4"), "got '4'; e.g. depth=4 (the default at 64 px)"),
+        (lambda: DCGAN(kernel_size=3), "DCGAN kernel_size must be 4 (PyTorch's DCGAN) or 5 (DCGAN-TensorFlow's), got 3"),
+    ],
+)
+def test_bad_depth_or_kernel_size_fails_with_one_line(build, shown):
+    with pytest.raises(ConfigError) as error:
+        build()
+    assert shown in str(error.value) and "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize("shape, shown", [((1, 30, 30), "30x30"), ((1, 28, 32), "28x32"), ((3, 256, 256), "256x256")])
@@ -172,6 +268,29 @@ def test_checkpoint_round_trip_gives_the_same_samples_and_scores(d_norm, trainer
     model.eval(), loaded.eval()
     torch.testing.assert_close(loaded.discriminator(images), model.discriminator(images), rtol=0, atol=0)
     assert type(GANModule.load_from_checkpoint(path)) is DCGAN
+
+
+def test_a_checkpoint_keeps_the_layout_and_one_saved_without_it_loads_native(trainer_kwargs, tmp_path):
+    pl.seed_everything(0)
+    model = tiny_dcgan(16, channels=3, depth=3, kernel_size=5)
+    trainer = fit(model, random_images(16, 16, channels=3), trainer_kwargs, max_steps=2)
+    path = tmp_path / "deep.ckpt"
+    trainer.save_checkpoint(path)
+    loaded = DCGAN.load_from_checkpoint(path)
+    assert (loaded.hparams.depth, loaded.hparams.kernel_size) == (3, 5)
+    assert map_sides(loaded.generator, torch.randn(2, 8)) == [2, 4, 8, 16]
+    torch.testing.assert_close(loaded.generate(4, seed=1), model.generate(4, seed=1), rtol=0, atol=0)
+    # A checkpoint written before these options existed has neither in its hyperparameters.
+    native = tiny_dcgan(16, channels=3)
+    trainer = fit(native, random_images(16, 16, channels=3), trainer_kwargs, max_steps=2)
+    trainer.save_checkpoint(path)
+    checkpoint = torch.load(path, weights_only=False)
+    for key in ("depth", "kernel_size"):
+        del checkpoint["hyper_parameters"][key]
+    torch.save(checkpoint, path)
+    old = DCGAN.load_from_checkpoint(path)
+    assert map_sides(old.generator, torch.randn(2, 8)) == [4, 8, 16]
+    torch.testing.assert_close(old.generate(4, seed=1), native.generate(4, seed=1), rtol=0, atol=0)
 
 
 def test_batch_norm_with_gradient_penalty_warns():
