@@ -1,7 +1,9 @@
 """Stacked MNIST over seeds: DCGAN and PacDCGAN2 beside PacGAN's Table 2.
 
-Trains ``dcgan_stacked_mnist`` and ``pacdcgan2_stacked_mnist`` (the same recipe with a
-packing D, ``d_pack: 2``) through ``ganzoo fit`` once per seed, then scores each run's
+Trains ``dcgan_stacked_mnist``, ``pacdcgan2_stacked_mnist`` (the same recipe with a
+packing D, ``d_pack: 2``) and ``dcgan_hinge_stacked_mnist`` (the same networks trained
+with the hinge loss, a spectral-norm D and two D steps per G step) through ``ganzoo fit``
+once per seed, then scores each run's
 last checkpoint with ``ganzoo evaluate --metrics stacked_modes``, the protocol of VEEGAN
 (Srivastava et al. 2017) and PacGAN (Lin et al. 2018) as ganzoo implements it:
 
@@ -26,13 +28,16 @@ Each run's result is kept in ``<out>/<recipe>_seed<S>.json``; ``--reuse`` prints
 table from those files without training, so runs may be made by separate invocations
 (one seed or recipe each, or on another machine) and reported together.
 
-    python benchmarks/stacked_mnist.py --data_dir ../shared/data                  # both recipes, seeds 0 1 2
+    python benchmarks/stacked_mnist.py --data_dir ../shared/data                  # the three recipes, seeds 0 1 2
     python benchmarks/stacked_mnist.py --data_dir ../shared/data --recipes pacdcgan2_stacked_mnist --seeds 3 4
     python benchmarks/stacked_mnist.py --reuse                                    # the table of finished runs
-    python benchmarks/stacked_mnist.py --data_dir ../shared/data --max_g_steps 200000 --seeds 0 1 2 3 4 5 6 7 8 9 \
+    python benchmarks/stacked_mnist.py --data_dir ../shared/data --recipes dcgan_stacked_mnist pacdcgan2_stacked_mnist \
+        --max_g_steps 200000 --seeds 0 1 2 3 4 5 6 7 8 9 \
         --fit_arg=--model.init_args.g_width=64 --fit_arg=--model.init_args.d_width=64 \
+        --fit_arg=--model.init_args.depth=4 --fit_arg=--model.init_args.kernel_size=5 --fit_arg=--model.init_args.prior=uniform \
         --fit_arg=--model.init_args.g_steps_per_d_step=2 --fit_arg=--data.init_args.num_train=128000 --out runs/stacked_pacgan
-        # PacGAN's code: widths 64, two G updates per D update, 50 epochs of 128,000 triples (a GPU job)
+        # PacGAN's code: DCGAN-TensorFlow's networks at widths 64 (four 5x5 stride-2 layers, 2x2 maps of 512
+        # channels), z ~ U(-1, 1), two G updates per D update, 50 epochs of 128,000 triples (a GPU job)
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ from typing import Optional
 
 from _common import cell, collect, fit, machine, parse_training_args, training_parser
 
-RECIPES = {"dcgan_stacked_mnist": "DCGAN", "pacdcgan2_stacked_mnist": "PacDCGAN2"}
+RECIPES = {"dcgan_stacked_mnist": "DCGAN", "pacdcgan2_stacked_mnist": "PacDCGAN2", "dcgan_hinge_stacked_mnist": "DCGAN, hinge"}
 NUM_FAKE = 26_000
 MODES, KL, DIGIT_KL = (f"{key}_{NUM_FAKE // 1000}k" for key in ("modes_covered", "mode_kl", "digit_kl"))
 SOURCE = "PacGAN (Lin et al. 2018), Table 2"

@@ -86,4 +86,5 @@ def test_reuse_reads_finished_runs_and_names_the_missing_ones(bench, tmp_path):
     assert [r["modes"] for r in results["dcgan_stacked_mnist"]] == [100.0]
     assert results["pacdcgan2_stacked_mnist"] == []
     assert missing == ["dcgan_stacked_mnist_seed1.json", "pacdcgan2_stacked_mnist_seed0.json",
-                       "pacdcgan2_stacked_mnist_seed1.json"]  # fmt: skip
+                       "pacdcgan2_stacked_mnist_seed1.json", "dcgan_hinge_stacked_mnist_seed0.json",
+                       "dcgan_hinge_stacked_mnist_seed1.json"]  # fmt: skip

@@ -44,3 +44,17 @@ def test_the_error_line_shown_in_the_readme_is_the_one_users_get():
     )
     assert result.returncode == 2
     assert shown in result.stderr.splitlines()
+
+
+def test_the_zoo_section_counts_and_names_every_recipe():
+    recipes = sorted(path.stem for path in (ROOT / "zoo_configs").glob("*.yaml"))
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+             "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+    tens = {"twenty": 20, "thirty": 30}
+    count = re.search(r"^(\w+(?:-\w+)?) recipes in `zoo_configs/`", README, flags=re.M).group(1).lower()
+    head, _, unit = count.partition("-")
+    number = tens[head] + (words.index(unit) if unit else 0) if head in tens else words.index(head)
+    assert number == len(recipes), f"the README says {count} recipes; zoo_configs/ has {len(recipes)}"
+    section = README.split("## The zoo", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in recipes if f"`{name}`" not in section]
+    assert not missing, f"the README's zoo section does not name {missing}"
