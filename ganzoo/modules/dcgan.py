@@ -28,8 +28,9 @@ class DCGAN(GANModule):
             :data:`~ganzoo.nets.SUPPORTED_SIZES` (8, 16, 28, 32, 64, 128); linked
             from the datamodule by the CLI; ``None`` means ``(1, 28, 28)``.
         g_width: channels of G's last hidden layer (``ngf``); its first has
-            ``g_width * S / 8`` (``* S / 14`` at 28 px).
-        d_width: channels of D's first layer (``ndf``).
+            ``g_width * 2**(depth - 1)``, in the native layout ``g_width * S / 8``
+            (``* S / 14`` at 28 px).
+        d_width: channels of D's first layer (``ndf``); its last has ``d_width * 2**(depth - 1)``.
         d_norm: D's normalisation: ``"batch"`` (the paper's), ``"layer"`` (per
             sample; use it with ``wgan_gp``), ``"spectral"`` or ``"none"``.
         d_pack: images D judges at once (PacGAN, Lin et al. 2018): D scores packs of
