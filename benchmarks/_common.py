@@ -17,6 +17,8 @@ import lightning
 import lightning.pytorch as pl
 import torch
 
+from _parallel import run_in_parallel
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,6 +33,9 @@ def training_parser(doc: str, recipes, default, out: str, seeds: Optional[list[i
     if seeds is not None:
         p.add_argument("--seeds", nargs="+", type=int, default=seeds)
     p.add_argument("--threads", type=int, default=1, help="torch threads of each training process")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs trained and scored at once, each in its own process writing <out>/<run>.log "
+                        "(say the machine's cores / --threads; on a GPU machine they share the device)")
     p.add_argument("--out", type=Path, default=ROOT / "runs" / out)
     if reuse:
         p.add_argument("--reuse", action="store_true", help="print the table of finished runs in --out, train nothing")
@@ -46,6 +51,7 @@ def parse_training_args(p: argparse.ArgumentParser) -> argparse.Namespace:
     args = p.parse_args()
     if not args.reuse and args.data_dir is None:
         p.error("--data_dir is needed to train and score: give the directory holding MNIST/raw, or pass --reuse")
+    check_jobs(p, args)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
     return args
@@ -99,11 +105,26 @@ def cell(values: list[float], digits: int, suffix: str = "") -> str:
     return f"{mean:.{digits}f} ± {error:.{digits}f}{suffix}"
 
 
+def check_jobs(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuses a ``--jobs`` below 1 in one line."""
+    if args.jobs < 1:
+        p.error(f"--jobs must be a number of runs at once, 1 or more, got {args.jobs}; e.g. --jobs 2 on 2 cores")
+
+
 def collect(
-    recipes: list[str], seeds: list[int], out: Path, reuse: bool, run: Callable[[str, int], dict]
+    recipes: list[str], seeds: list[int], out: Path, reuse: bool, run: Callable[[str, int, argparse.Namespace], dict],
+    args: argparse.Namespace,
 ) -> tuple[dict[str, list[dict]], list[str]]:
-    """Each recipe's results over the seeds: ``run(recipe, seed)``, or with ``reuse`` the finished
-    ``<out>/<recipe>_seed<S>.json`` files; returns them and the names of the files not there yet."""
+    """Each recipe's results over the seeds: ``run(recipe, seed, args)``, or with ``reuse`` the finished
+    ``<out>/<recipe>_seed<S>.json`` files; returns them and the names of the files not there yet.
+
+    ``run`` must write ``<out>/<recipe>_seed<S>.json`` and return what it wrote. With ``args.jobs`` above 1
+    the runs go ``args.jobs`` at a time (:func:`run_in_parallel`), and ``run`` must be a module-level
+    function (it is pickled into each run's process).
+    """
+    if not reuse and getattr(args, "jobs", 1) > 1:
+        run_in_parallel([(recipe, seed) for recipe in recipes for seed in seeds], out, run, args)
+        reuse = True  # every run wrote its file
     results: dict[str, list[dict]] = {}
     missing = []
     for recipe in recipes:
@@ -111,7 +132,7 @@ def collect(
         for seed in seeds:
             result_file = out / f"{recipe}_seed{seed}.json"
             if not reuse:
-                results[recipe].append(run(recipe, seed))
+                results[recipe].append(run(recipe, seed, args))
             elif result_file.exists():
                 results[recipe].append(json.loads(result_file.read_text()))
             else:

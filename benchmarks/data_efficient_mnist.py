@@ -187,7 +187,7 @@ def main() -> None:
     p.add_argument("--max_g_steps", type=int, default=None, help="override the recipe's max_g_steps")
     args = parse_training_args(p)
     arms = [arm for arm in ARMS + EXTRA_ARMS if arm in args.arms]
-    results, missing = collect(arms, args.seeds, args.out, args.reuse, lambda arm, seed: run(arm, seed, args))
+    results, missing = collect(arms, args.seeds, args.out, args.reuse, run, args)
     print(f"\n{machine(args.threads)}")
     steps = f" --max_g_steps {args.max_g_steps}" if args.max_g_steps else ""
     print(f"Command: python benchmarks/data_efficient_mnist.py --data_dir {args.data_dir or '<dir>'} --recipe {args.recipe} "

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from _common import cell, collect, fit, machine, training_parser
+from _common import cell, check_jobs, collect, fit, machine, training_parser
 
 RECIPES = {"vanilla_ring8": "Ring2D, 8 modes", "vanilla_grid25": "Grid2D, 25 modes"}
 METRICS = ("modes", "high_quality", "mode_kl")
@@ -111,10 +111,12 @@ def table(results: dict[str, list[dict]]) -> str:
 
 
 def main() -> None:
-    args = training_parser(__doc__, RECIPES, RECIPES, "bench_modes", seeds=[0, 1, 2, 3, 4]).parse_args()
+    parser = training_parser(__doc__, RECIPES, RECIPES, "bench_modes", seeds=[0, 1, 2, 3, 4])
+    args = parser.parse_args()
+    check_jobs(parser, args)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
-    results, missing = collect(args.recipes, args.seeds, args.out, args.reuse, lambda recipe, seed: run(recipe, seed, args))
+    results, missing = collect(args.recipes, args.seeds, args.out, args.reuse, run, args)
     print()
     for recipe, runs in results.items():
         for key in METRICS:

@@ -31,11 +31,13 @@ table from those files without training, so runs may be made by separate invocat
     python benchmarks/stacked_mnist.py --data_dir ../shared/data                  # the three recipes, seeds 0 1 2
     python benchmarks/stacked_mnist.py --data_dir ../shared/data --recipes pacdcgan2_stacked_mnist --seeds 3 4
     python benchmarks/stacked_mnist.py --reuse                                    # the table of finished runs
+    python benchmarks/stacked_mnist.py --data_dir ../shared/data --jobs 2         # two runs at once, logs in --out
     python benchmarks/stacked_mnist.py --data_dir ../shared/data --recipes dcgan_stacked_mnist pacdcgan2_stacked_mnist \
         --max_g_steps 200000 --seeds 0 1 2 3 4 5 6 7 8 9 \
         --fit_arg=--model.init_args.g_width=64 --fit_arg=--model.init_args.d_width=64 \
         --fit_arg=--model.init_args.depth=4 --fit_arg=--model.init_args.kernel_size=5 --fit_arg=--model.init_args.prior=uniform \
-        --fit_arg=--model.init_args.g_steps_per_d_step=2 --fit_arg=--data.init_args.num_train=128000 --out runs/stacked_pacgan
+        --fit_arg=--model.init_args.g_steps_per_d_step=2 --fit_arg=--data.init_args.num_train=128000 --out runs/stacked_pacgan \
+        --jobs 10
         # PacGAN's code: DCGAN-TensorFlow's networks at widths 64 (four 5x5 stride-2 layers, 2x2 maps of 512
         # channels), z ~ U(-1, 1), two G updates per D update, 50 epochs of 128,000 triples (a GPU job)
 """
@@ -175,7 +177,7 @@ def main() -> None:
                         "--fit_arg=--model.init_args.g_width=64 (use a fresh --out for such runs)")
     p.add_argument("--device", default="auto", help="where the 26,000 samples are scored: cpu, cuda or auto")
     args = parse_training_args(p)
-    results, missing = collect(args.recipes, args.seeds, args.out, args.reuse, lambda recipe, seed: run(recipe, seed, args))
+    results, missing = collect(args.recipes, args.seeds, args.out, args.reuse, run, args)
     print()
     print("\n".join(trend_lines(results)))
     print(f"\n{machine(args.threads)}")

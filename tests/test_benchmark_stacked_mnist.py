@@ -82,7 +82,7 @@ def test_trend_reads_the_stacked_keys_of_metrics_jsonl(bench, tmp_path):
 def test_reuse_reads_finished_runs_and_names_the_missing_ones(bench, tmp_path):
     (tmp_path / "dcgan_stacked_mnist_seed0.json").write_text(json.dumps(fake("dcgan_stacked_mnist", 0, 100.0, 3.0)))
     args = argparse.Namespace(recipes=list(bench.RECIPES), seeds=[0, 1], reuse=True, out=tmp_path)
-    results, missing = bench.collect(args.recipes, args.seeds, args.out, args.reuse, None)
+    results, missing = bench.collect(args.recipes, args.seeds, args.out, args.reuse, None, args)
     assert [r["modes"] for r in results["dcgan_stacked_mnist"]] == [100.0]
     assert results["pacdcgan2_stacked_mnist"] == []
     assert missing == ["dcgan_stacked_mnist_seed1.json", "pacdcgan2_stacked_mnist_seed0.json",
