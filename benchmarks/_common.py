@@ -17,6 +17,7 @@ import lightning
 import lightning.pytorch as pl
 import torch
 
+import _parallel
 from _parallel import run_in_parallel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,14 +71,17 @@ def config_path(recipe: str) -> Path:
 
 def fit(recipe: str, save_dir: Path, extra: list[str], threads: int, quiet: bool = False) -> tuple[Path, float]:
     """Runs ``ganzoo fit --config zoo_configs/<recipe>.yaml <extra>`` (W&B offline, ``threads`` torch threads)
-    with its run directory under ``save_dir``; returns the last checkpoint and the wall-clock seconds."""
+    with its run directory under ``save_dir``; returns the last checkpoint and the wall-clock seconds.
+
+    ``quiet`` drops fit's standard output (its progress) unless the run writes a log of its own
+    (``--jobs``, :func:`_parallel.logged`), where the progress belongs."""
     command = [
         sys.executable, "-m", "ganzoo", "fit", "--config", str(config_path(recipe)),
         "--trainer.logger.init_args.save_dir", str(save_dir), *extra,
     ]  # fmt: skip
     env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": str(threads)}
     start = time.perf_counter()
-    subprocess.run(command, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL if quiet else None)
+    subprocess.run(command, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL if quiet and not _parallel.logged() else None)
     seconds = time.perf_counter() - start
     checkpoint = last_checkpoint(save_dir)
     if checkpoint is None:

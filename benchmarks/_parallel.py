@@ -11,6 +11,14 @@ from typing import Callable
 
 Run = Callable[[str, int, argparse.Namespace], dict]
 
+#: the log this process writes to, when it is one of :func:`run_in_parallel`'s runs
+_LOG: str | None = None
+
+
+def logged() -> bool:
+    """Whether this process is one of :func:`run_in_parallel`'s runs, its output going to its own log."""
+    return _LOG is not None
+
 
 def run_in_parallel(runs: list[tuple[str, int]], out: Path, run: Run, args: argparse.Namespace) -> None:
     """``run(recipe, seed, args)`` for every ``(recipe, seed)``, ``args.jobs`` at a time, each in a fresh
@@ -45,6 +53,8 @@ def run_in_parallel(runs: list[tuple[str, int]], out: Path, run: Run, args: argp
 
 def _logged_run(run: Run, recipe: str, seed: int, args: argparse.Namespace, log: str) -> None:
     """One run of :func:`run_in_parallel` in its own process: its output, and its subprocesses', in ``log``."""
+    global _LOG
+    _LOG = log
     with open(log, "a") as file:
         os.dup2(file.fileno(), 1)
         os.dup2(file.fileno(), 2)

@@ -17,6 +17,8 @@ FAKE_RUNS = '''
 import json, time
 from pathlib import Path
 
+import _parallel
+
 def run(recipe, seed, args):
     out = Path(args.out)
     (out / f"started{seed}").touch()
@@ -30,7 +32,8 @@ def run(recipe, seed, args):
             assert time.time() < deadline, "the other run never started beside this one"
             time.sleep(0.05)
         time.sleep(0.3)
-    result = {"recipe": recipe, "seed": seed, "ended_before_me": sorted(p.name for p in out.glob("ended*"))}
+    result = {"recipe": recipe, "seed": seed, "ended_before_me": sorted(p.name for p in out.glob("ended*")),
+              "logged": _parallel.logged()}
     (out / f"{recipe}_seed{seed}.json").write_text(json.dumps(result))
     (out / f"ended{seed}").touch()
     return result
@@ -60,6 +63,7 @@ def test_jobs_run_side_by_side_at_most_jobs_at_once_each_with_its_log(common, fa
     assert [r["seed"] for r in results["toy"]] == [0, 1, 2] and missing == []
     # seeds 0 and 1 met each other (else their runs fail); seed 2 waited for a free slot
     assert results["toy"][2]["ended_before_me"] != []
+    assert all(r["logged"] for r in results["toy"])  # so fit keeps its progress, in the run's log
     for seed in (0, 1, 2):
         assert f"run toy seed {seed} says hello" in (out / f"toy_seed{seed}.log").read_text()
     printed = capsys.readouterr().out
@@ -83,6 +87,18 @@ def test_one_job_runs_in_this_process_as_before(common, fake_run, tmp_path):
     args = argparse.Namespace(out=tmp_path, jobs=1, threads=1)
     results, _ = common.collect(["toy"], [2], tmp_path, False, fake_run, args)
     assert results["toy"][0]["seed"] == 2 and not (tmp_path / "toy_seed2.log").exists()
+    assert not results["toy"][0]["logged"]
+
+
+def test_a_quiet_fit_keeps_its_progress_only_where_the_run_has_a_log(common, monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(common.subprocess, "run", lambda command, **kwargs: seen.append(kwargs["stdout"]))
+    monkeypatch.setattr(common, "last_checkpoint", lambda save_dir: tmp_path / "last.ckpt")
+    common.fit("dcgan_digits", tmp_path, [], 1, quiet=True)
+    monkeypatch.setattr(importlib.import_module("_parallel"), "_LOG", str(tmp_path / "run.log"))
+    common.fit("dcgan_digits", tmp_path, [], 1, quiet=True)
+    common.fit("dcgan_digits", tmp_path, [], 1, quiet=False)
+    assert seen == [common.subprocess.DEVNULL, None, None]
 
 
 @pytest.mark.parametrize("script", ["stacked_mnist", "data_efficient_mnist", "mode_coverage"])
