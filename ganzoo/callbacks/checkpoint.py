@@ -82,6 +82,26 @@ class GANCheckpoint(ModelCheckpoint):
             metrics = {**metrics, "g_step": torch.tensor(module.g_steps), "step": torch.tensor(self._trainer.global_step)}
         return super().format_checkpoint_name(metrics, filename=filename, ver=ver, prefix=prefix)
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Lightning's restore, for a run directory that was moved or copied too.
+
+        Lightning drops the saved paths (``last.ckpt``, the kept top-k files) when the checkpoint
+        was written under another ``dirpath``, so a run resumed from its own ``last.ckpt`` after
+        its directory moved would write ``last-v1.ckpt`` beside it and keep the old top-k file.
+        When the checkpoint resumed from lies in this callback's ``dirpath``, the directory is the
+        same run's under a new name: its paths are read as paths in the new place.
+        """
+        saved = state_dict.get("dirpath")
+        if saved and self.dirpath and saved != self.dirpath and self._resumes_from_own_directory():
+            state_dict = _moved_paths(state_dict, saved, self.dirpath)
+        super().load_state_dict(state_dict)
+
+    def _resumes_from_own_directory(self) -> bool:
+        resume = self._trainer.ckpt_path if self._trainer is not None else None
+        if not resume or not os.path.isfile(resume):
+            return False
+        return os.path.realpath(os.path.dirname(resume)) == os.path.realpath(self.dirpath)
+
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         super().on_train_start(trainer, pl_module)
         self._last_g_step_saved = getattr(pl_module, "g_steps", 0)  # a resumed run saved its last G step already
@@ -175,3 +195,17 @@ class GANCheckpoint(ModelCheckpoint):
             self._last_global_step_saved = trainer.global_step
             return path
         return None
+
+
+def _moved_paths(state: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """A ModelCheckpoint state with every path under ``old`` (its ``dirpath``) read as the same path under ``new``."""
+    def move(path: Any) -> Any:
+        if isinstance(path, str) and os.path.dirname(path) == old:
+            return os.path.join(new, os.path.basename(path))
+        return path
+
+    moved = {key: move(value) for key, value in state.items()}
+    moved["dirpath"] = new
+    if isinstance(state.get("best_k_models"), dict):
+        moved["best_k_models"] = {move(path): score for path, score in state["best_k_models"].items()}
+    return moved

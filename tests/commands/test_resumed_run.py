@@ -1,5 +1,6 @@
 """A fit resumed with ``--ckpt_path`` from a run's directory continues that run: one W&B run, one directory."""
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,27 @@ def test_a_fit_resumed_from_last_ckpt_continues_its_wandb_run_in_its_directory(t
     assert config["max_g_steps"] == 8 and config["trainer"]["logger"]["init_args"]["id"] == run_id
     assert json.loads((run_dir / "report.json").read_text())["generator_steps"] == 8
 
+
+
+@pytest.mark.slow
+def test_a_run_directory_copied_elsewhere_resumes_as_if_it_had_stayed(tmp_path, monkeypatch, recwarn):
+    # a run copied off a cluster (or moved) and resumed from its own last.ckpt: last.ckpt is brought up to date,
+    # as in place, not a last-v1.ckpt beside it; the top-k file of the first part is replaced; the original is untouched
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    digits_fit(tmp_path / "cluster", 4)
+    shutil.copytree(tmp_path / "cluster", tmp_path / "laptop")
+    (run_dir,) = (tmp_path / "laptop" / "ganzoo").iterdir()
+    recwarn.clear()
+    digits_fit(tmp_path / "laptop", 8, f"--ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}")
+
+    g_steps = lambda path: torch.load(path, weights_only=True)["ganzoo_counters"]["g_steps"]  # noqa: E731
+    names = lambda directory: sorted(path.name.split("-")[-1] for path in directory.glob("*.ckpt"))  # noqa: E731
+    assert names(run_dir / "checkpoints") == ["g_step=8.ckpt", "last.ckpt"]
+    assert g_steps(run_dir / "checkpoints" / "last.ckpt") == 8
+    assert not [w for w in recwarn if "dirpath has changed" in str(w.message)]
+    original = tmp_path / "cluster" / "ganzoo" / run_dir.name / "checkpoints"
+    assert names(original) == ["g_step=4.ckpt", "last.ckpt"]
+    assert g_steps(original / "last.ckpt") == 4
 
 @pytest.mark.slow
 def test_a_resumed_tensorboard_run_writes_into_its_version_directory(tmp_path, monkeypatch):
