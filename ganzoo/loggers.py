@@ -74,7 +74,7 @@ def claim_directory(directory, resume_from=None, used_if: tuple[str, ...] = (), 
     directory.mkdir(parents=True, exist_ok=True)
     marker = directory / RUN_MARKER
     record = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")})
-    if _resumes_in(directory, resume_from):
+    if resumes_in(directory, resume_from):
         marker.write_text(record)
         return
     earlier = next((path for pattern in used_if for path in directory.glob(pattern)), None)
@@ -107,7 +107,7 @@ def release_directory(directory, files: tuple[str, ...] = ()) -> None:
     marker.unlink(missing_ok=True)
 
 
-def _resumes_in(directory: Path, ckpt_path) -> bool:
+def resumes_in(directory: Path, ckpt_path) -> bool:
     """Whether a run with this ``ckpt_path`` continues the run of ``directory``."""
     if ckpt_path is None:  # Lightning resumes a requeued SLURM job from its hpc checkpoint by itself
         return any(directory.glob("hpc_ckpt_*.ckpt"))

@@ -3,6 +3,7 @@ or the step a SIGTERM stopped."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Optional
 
 import torch
@@ -14,7 +15,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from ganzoo import compat
 from ganzoo.checkpoint_io import remove_partial_files
 from ganzoo.errors import ConfigError, NonFiniteLossError, check_positive_int
-from ganzoo.loggers import claim_directory, claim_on_rank_zero, release_directory
+from ganzoo.loggers import claim_directory, claim_on_rank_zero, release_directory, resumes_in
 
 #: GANCheckpoint's file names when no ``filename`` is given: ``epoch=3-g_step=1500.ckpt``.
 DEFAULT_FILENAME = "{epoch}-{g_step}"
@@ -92,15 +93,10 @@ class GANCheckpoint(ModelCheckpoint):
         same run's under a new name: its paths are read as paths in the new place.
         """
         saved = state_dict.get("dirpath")
-        if saved and self.dirpath and saved != self.dirpath and self._resumes_from_own_directory():
+        resume = self._trainer.ckpt_path if self._trainer is not None else None
+        if saved and self.dirpath and saved != self.dirpath and resume and resumes_in(Path(self.dirpath), resume):
             state_dict = _moved_paths(state_dict, saved, self.dirpath)
         super().load_state_dict(state_dict)
-
-    def _resumes_from_own_directory(self) -> bool:
-        resume = self._trainer.ckpt_path if self._trainer is not None else None
-        if not resume or not os.path.isfile(resume):
-            return False
-        return os.path.realpath(os.path.dirname(resume)) == os.path.realpath(self.dirpath)
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         super().on_train_start(trainer, pl_module)
