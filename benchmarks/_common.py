@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def training_parser(doc: str, recipes, default, out: str, seeds: Optional[list[int]] = None, reuse: bool = True,
-                    choice: str = "recipes", data_dir: bool = False):
+                    choice: str = "recipes", data_dir: bool = False, steps: bool = False):
     """An argument parser with the options of the scripts that train recipes: ``--recipes`` (or ``--<choice>``,
     from ``recipes``), ``--seeds`` (when ``seeds`` gives the default), ``--threads``, ``--out`` (``runs/<out>``),
-    ``--reuse`` and, with ``data_dir``, MNIST's ``--data_dir`` (needed unless ``--reuse``: see
-    :func:`parse_training_args`)."""
+    ``--reuse``, with ``data_dir`` MNIST's ``--data_dir`` (needed unless ``--reuse``: see
+    :func:`parse_training_args`), and with ``steps`` ``--max_g_steps`` and ``--extend``."""
     p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument(f"--{choice}", nargs="+", default=list(default), choices=list(recipes))
     if seeds is not None:
@@ -43,6 +43,11 @@ def training_parser(doc: str, recipes, default, out: str, seeds: Optional[list[i
     if data_dir:
         p.add_argument("--data_dir", default=None,
                        help="directory holding MNIST/raw (e.g. ../shared/data); needed unless --reuse")
+    if steps:
+        p.add_argument("--max_g_steps", type=int, default=None, help="override the recipes' max_g_steps")
+        p.add_argument("--extend", action="store_true",
+                       help="resume each run already in --out from its last.ckpt to --max_g_steps and score it again; "
+                            "runs at --max_g_steps are kept, runs not there yet train from the start")
     return p
 
 
@@ -53,6 +58,9 @@ def parse_training_args(p: argparse.ArgumentParser) -> argparse.Namespace:
     if not args.reuse and args.data_dir is None:
         p.error("--data_dir is needed to train and score: give the directory holding MNIST/raw, or pass --reuse")
     check_jobs(p, args)
+    if getattr(args, "extend", False) and (args.reuse or not args.max_g_steps):
+        p.error("--extend resumes the runs in --out to a longer training: give it --max_g_steps N (the new length), "
+                "without --reuse")
     args.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
     return args
@@ -69,24 +77,51 @@ def config_path(recipe: str) -> Path:
     return Path(recipe) if recipe.endswith((".yaml", ".yml")) else ROOT / "zoo_configs" / f"{recipe}.yaml"
 
 
-def fit(recipe: str, save_dir: Path, extra: list[str], threads: int, quiet: bool = False) -> tuple[Path, float]:
+def fit(
+    recipe: str, save_dir: Path, extra: list[str], threads: int, quiet: bool = False, extend_to: Optional[int] = None,
+) -> tuple[Path, float]:
     """Runs ``ganzoo fit --config zoo_configs/<recipe>.yaml <extra>`` (W&B offline, ``threads`` torch threads)
     with its run directory under ``save_dir``; returns the last checkpoint and the wall-clock seconds.
 
+    With ``extend_to``, a run already under ``save_dir`` is resumed in place from its ``last.ckpt`` to
+    ``extend_to`` G steps, through its own ``config.yaml`` (so ``recipe`` and ``extra``, which made it, are
+    not given again); the seconds returned are then its training time over every call, which each call adds to
+    ``<save_dir>/fit_seconds.json``.
+
     ``quiet`` drops fit's standard output (its progress) unless the run writes a log of its own
     (``--jobs``, :func:`_parallel.logged`), where the progress belongs."""
-    command = [
-        sys.executable, "-m", "ganzoo", "fit", "--config", str(config_path(recipe)),
-        "--trainer.logger.init_args.save_dir", str(save_dir), *extra,
-    ]  # fmt: skip
+    resumed = last_checkpoint(save_dir) if extend_to else None
+    if resumed is None:
+        arguments = ["--config", str(config_path(recipe)), "--trainer.logger.init_args.save_dir", str(save_dir), *extra]
+    else:
+        arguments = [
+            "--config", str(resumed.parent.parent / "config.yaml"), "--trainer.logger.init_args.save_dir", str(save_dir),
+            "--ckpt_path", str(resumed), "--max_g_steps", str(extend_to),
+        ]  # fmt: skip
     env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": str(threads)}
     start = time.perf_counter()
-    subprocess.run(command, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL if quiet and not _parallel.logged() else None)
+    subprocess.run([sys.executable, "-m", "ganzoo", "fit", *arguments], check=True, env=env, cwd=ROOT,
+                   stdout=subprocess.DEVNULL if quiet and not _parallel.logged() else None)
     seconds = time.perf_counter() - start
     checkpoint = last_checkpoint(save_dir)
     if checkpoint is None:
         raise RuntimeError(f"ganzoo fit on {recipe} wrote no last.ckpt under {save_dir}")
-    return checkpoint, seconds
+    return checkpoint, spent(save_dir, seconds, resumed is not None)
+
+
+def spent(save_dir: Path, seconds: float, resumed: bool) -> float:
+    """Adds a ``ganzoo fit``'s ``seconds`` to ``<save_dir>/fit_seconds.json`` (started again unless ``resumed``)
+    and returns the run's training time over its calls. A run trained before that file was kept counts the
+    ``train_seconds`` of its result file, ``<save_dir>.json``."""
+    ledger, result = save_dir / "fit_seconds.json", save_dir.parent / f"{save_dir.name}.json"
+    calls = []
+    if resumed and ledger.exists():
+        calls = json.loads(ledger.read_text())
+    elif resumed and result.exists():
+        calls = [json.loads(result.read_text())["train_seconds"]]
+    calls.append(seconds)
+    ledger.write_text(json.dumps(calls))
+    return sum(calls)
 
 
 def machine(threads: int) -> str:
@@ -122,26 +157,40 @@ def collect(
     """Each recipe's results over the seeds: ``run(recipe, seed, args)``, or with ``reuse`` the finished
     ``<out>/<recipe>_seed<S>.json`` files; returns them and the names of the files not there yet.
 
-    ``run`` must write ``<out>/<recipe>_seed<S>.json`` and return what it wrote. With ``args.jobs`` above 1
-    the runs go ``args.jobs`` at a time (:func:`run_in_parallel`), and ``run`` must be a module-level
-    function (it is pickled into each run's process).
+    With ``args.extend`` only the runs whose file is missing or records fewer than ``args.max_g_steps`` G
+    steps are run (``run`` resumes them: :func:`fit`'s ``extend_to``); a file beyond it stops everything
+    before anything trains. ``run`` must write ``<out>/<recipe>_seed<S>.json`` and return what it wrote.
+    With ``args.jobs`` above 1 the runs go ``args.jobs`` at a time (:func:`run_in_parallel`), and ``run``
+    must be a module-level function (it is pickled into each run's process).
     """
-    if not reuse and getattr(args, "jobs", 1) > 1:
-        run_in_parallel([(recipe, seed) for recipe in recipes for seed in seeds], out, run, args)
-        reuse = True  # every run wrote its file
-    results: dict[str, list[dict]] = {}
+    pairs = [(recipe, seed) for recipe in recipes for seed in seeds]
+    todo = [] if reuse else [pair for pair in pairs if pending(out / f"{pair[0]}_seed{pair[1]}.json", args)]
+    if todo and getattr(args, "jobs", 1) > 1:
+        run_in_parallel(todo, out, run, args)
+        todo = []  # every run wrote its file
+    results: dict[str, list[dict]] = {recipe: [] for recipe in recipes}
     missing = []
-    for recipe in recipes:
-        results[recipe] = []
-        for seed in seeds:
-            result_file = out / f"{recipe}_seed{seed}.json"
-            if not reuse:
-                results[recipe].append(run(recipe, seed, args))
-            elif result_file.exists():
-                results[recipe].append(json.loads(result_file.read_text()))
-            else:
-                missing.append(result_file.name)
+    for recipe, seed in pairs:
+        result_file = out / f"{recipe}_seed{seed}.json"
+        if (recipe, seed) in todo:
+            results[recipe].append(run(recipe, seed, args))
+        elif result_file.exists():
+            results[recipe].append(json.loads(result_file.read_text()))
+        else:
+            missing.append(result_file.name)
     return results, missing
+
+
+def pending(result_file: Path, args: argparse.Namespace) -> bool:
+    """Whether a run is to train: always, except with ``args.extend``, where only a run without a result
+    file or one short of ``args.max_g_steps`` G steps is; a result beyond them stops the script in one line."""
+    if not getattr(args, "extend", False) or not result_file.exists():
+        return True
+    steps = json.loads(result_file.read_text())["generator_steps"]
+    if steps > args.max_g_steps:
+        raise SystemExit(f"{result_file} records {steps} G steps, more than --max_g_steps {args.max_g_steps}: "
+                         f"--extend only lengthens runs; give --max_g_steps {steps} or more, or another --out")
+    return steps < args.max_g_steps
 
 
 def now() -> tuple[float, float]:

@@ -13,7 +13,9 @@ have: the recipe (``dcgan_mnist`` by default) is trained through ``ganzoo fit`` 
   - with ADA's adaptive probability (``ada``: the same ops, p driven by
     r_t = E[sign(D(real))] towards the target 0.6; ``speed_img`` 100,000 so that p can
     reach 1 within these short runs, where ADA's 500,000 images suit runs of millions),
-  - (asked for with ``--arms``) with DiffAugment's translation alone (``translation``).
+  - (asked for with ``--arms``) with DiffAugment's translation alone (``translation``), and, on 120
+    digits, with the LeCam regulariser (Tseng et al. 2021; weight 0.3) alone (``lecam``) and beside
+    DiffAugment (``diffaug+lecam``).
 
 Each run is scored by ``ganzoo evaluate`` against the 10,000 **test** digits, which no
 arm trained on (a subset run's own training digits would reward memorising them):
@@ -29,11 +31,14 @@ scores far above it, the data is not what limits the run, and there is no gap fo
 augmentation to close, whatever the fraction.
 
 Each run's result is kept in ``<out>/<arm>_seed<S>.json``; ``--reuse`` prints the table
-from those files without training, so arms may be run by separate invocations.
+from those files without training, so arms may be run by separate invocations. ``--extend`` with a
+longer ``--max_g_steps`` resumes the runs already in ``--out`` from their ``last.ckpt`` and scores
+them again (the train time counts both legs): the same runs, longer, without starting over.
 
     python benchmarks/data_efficient_mnist.py --data_dir ../shared/data                       # every arm, seeds 0 1
     python benchmarks/data_efficient_mnist.py --data_dir ../shared/data --arms 1%-none 1%-diffaug --seeds 2
     python benchmarks/data_efficient_mnist.py --reuse                                         # the table of finished runs
+    python benchmarks/data_efficient_mnist.py --data_dir ../shared/data --max_g_steps 20000 --extend  # those runs, longer
 """
 from __future__ import annotations
 
@@ -53,20 +58,29 @@ AUGMENTATIONS = {
     "ada": {"class_path": "ganzoo.AdaptiveAugment", "init_args": {"speed_img": 100_000}},
     "translation": {"class_path": "ganzoo.DiffAugment", "init_args": {"policy": "translation"}},
 }
+#: regularisers an arm may add to its augmentation with ``+`` (``0.2%-diffaug+lecam``): LeCam, the paper's
+#: remedy for a D that memorises limited data, at its default weight 0.3
+REGULARISERS = {"lecam": [{"class_path": "ganzoo.LeCam"}]}
 #: the arms in table order: full data without augmentation, then each fraction with each augmentation
 ARMS = ["full-none"] + [f"{fraction}-{aug}" for fraction in ("10%", "1%") for aug in ("none", "diffaug", "ada")]
-#: arms run only when asked for (``--arms``): DiffAugment's translation alone, and 120 digits, where D overfits early
-EXTRA_ARMS = [f"{fraction}-translation" for fraction in ("10%", "1%")] + [f"0.2%-{aug}" for aug in AUGMENTATIONS]
+#: arms run only when asked for (``--arms``): DiffAugment's translation alone, and 120 digits, where D overfits
+#: early, with each augmentation, and with LeCam alone and beside DiffAugment
+EXTRA_ARMS = ([f"{fraction}-translation" for fraction in ("10%", "1%")] + [f"0.2%-{aug}" for aug in AUGMENTATIONS]
+              + ["0.2%-lecam", "0.2%-diffaug+lecam"])
 
 
 def overrides(arm: str) -> list[str]:
-    """The ``ganzoo fit`` arguments that make an arm of the recipe."""
-    fraction, aug = arm.split("-")
+    """The ``ganzoo fit`` arguments that make an arm of the recipe: ``<fraction>-<treatment>``, where the
+    treatment is ``none``, an augmentation, a regulariser, or an augmentation and a regulariser joined by ``+``."""
+    fraction, treatment = arm.split("-")
     extra = []
     if FRACTIONS[fraction] is not None:
         extra += ["--data.init_args.subset", str(FRACTIONS[fraction]), "--data.init_args.subset_seed", "0"]
-    if AUGMENTATIONS[aug] is not None:
-        extra += ["--model.init_args.augmentation", json.dumps(AUGMENTATIONS[aug])]
+    for part in treatment.split("+"):
+        if part in REGULARISERS:
+            extra += ["--model.init_args.regularisers", json.dumps(REGULARISERS[part])]
+        elif AUGMENTATIONS[part] is not None:
+            extra += ["--model.init_args.augmentation", json.dumps(AUGMENTATIONS[part])]
     return extra
 
 
@@ -130,7 +144,8 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     extra = ["--seed_everything", str(seed), "--data.data_dir", args.data_dir, *overrides(arm)]
     if args.max_g_steps:
         extra += ["--max_g_steps", str(args.max_g_steps)]
-    checkpoint, seconds = fit(args.recipe, args.out / f"{arm}_seed{seed}", extra, args.threads, quiet=True)
+    checkpoint, seconds = fit(args.recipe, args.out / f"{arm}_seed{seed}", extra, args.threads, quiet=True,
+                              extend_to=args.max_g_steps if args.extend else None)
     report = score(checkpoint, args, args.out / f"{arm}_seed{seed}_metrics.json")
     result = {
         "arm": arm, "seed": seed, "recipe": args.recipe, "checkpoint": str(checkpoint), "train_seconds": seconds,
@@ -159,7 +174,7 @@ def table(results: dict[str, list[dict]], copies: Optional[dict[str, float]] = N
     :func:`copy_scores`) what copying the arm's training digits scores."""
     copies = copies or {}
     rows = [
-        "| training digits | augmentation | runs | fd_mnist (test) | classifier score | per seed: fd / score "
+        "| training digits | augmentation (+ regulariser) | runs | fd_mnist (test) | classifier score | per seed: fd / score "
         "| gap to full data closed | ADA's final p | train time per run | its digits copied: fd_mnist |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -182,9 +197,8 @@ def table(results: dict[str, list[dict]], copies: Optional[dict[str, float]] = N
 
 def main() -> None:
     p = training_parser(__doc__, ARMS + EXTRA_ARMS, ARMS, "bench_data_efficient", seeds=[0, 1], choice="arms",
-                        data_dir=True)
+                        data_dir=True, steps=True)
     p.add_argument("--recipe", default="dcgan_mnist", help="a recipe of zoo_configs/ (or a YAML file's path)")
-    p.add_argument("--max_g_steps", type=int, default=None, help="override the recipe's max_g_steps")
     args = parse_training_args(p)
     arms = [arm for arm in ARMS + EXTRA_ARMS if arm in args.arms]
     results, missing = collect(arms, args.seeds, args.out, args.reuse, run, args)

@@ -26,12 +26,15 @@ the recipe's ``ImageMetrics`` evaluations, from its ``metrics.jsonl``) is printe
 
 Each run's result is kept in ``<out>/<recipe>_seed<S>.json``; ``--reuse`` prints the
 table from those files without training, so runs may be made by separate invocations
-(one seed or recipe each, or on another machine) and reported together.
+(one seed or recipe each, or on another machine) and reported together. ``--extend`` with a
+longer ``--max_g_steps`` resumes the runs already in ``--out`` from their ``last.ckpt`` (each with
+the arguments that made it) and scores them again; its train time counts both legs.
 
     python benchmarks/stacked_mnist.py --data_dir ../shared/data                  # the three recipes, seeds 0 1 2
     python benchmarks/stacked_mnist.py --data_dir ../shared/data --recipes pacdcgan2_stacked_mnist --seeds 3 4
     python benchmarks/stacked_mnist.py --reuse                                    # the table of finished runs
     python benchmarks/stacked_mnist.py --data_dir ../shared/data --jobs 2         # two runs at once, logs in --out
+    python benchmarks/stacked_mnist.py --data_dir ../shared/data --max_g_steps 20000 --extend  # the same runs, longer
     python benchmarks/stacked_mnist.py --data_dir ../shared/data --recipes dcgan_stacked_mnist pacdcgan2_stacked_mnist \
         --max_g_steps 200000 --seeds 0 1 2 3 4 5 6 7 8 9 \
         --fit_arg=--model.init_args.g_width=64 --fit_arg=--model.init_args.d_width=64 \
@@ -83,13 +86,15 @@ def trend(run_dir: Path) -> list[dict]:
             for r in records if MODES in r]
 
 
-def record(recipe: str, seed: int, checkpoint: Path, seconds: float, args: argparse.Namespace) -> dict:
-    """Scores a finished run and writes ``<out>/<recipe>_seed<seed>.json``; returns what it wrote."""
+def record(recipe: str, seed: int, checkpoint: Path, seconds: float, args: argparse.Namespace,
+           fit_args: Optional[list[str]] = None) -> dict:
+    """Scores a finished run and writes ``<out>/<recipe>_seed<seed>.json``; returns what it wrote. ``fit_args``:
+    the ``--fit_arg`` that made the run, when not this invocation's."""
     report = score(checkpoint, args, args.out / f"{recipe}_seed{seed}_metrics.json")
     result = {
         "recipe": recipe, "seed": seed, "checkpoint": str(checkpoint), "train_seconds": seconds,
         "generator_steps": report["generator_steps"], "modes": report["metrics"][MODES], "kl": report["metrics"][KL],
-        "digit_kl": report["metrics"][DIGIT_KL], "fit_args": list(args.fit_arg),
+        "digit_kl": report["metrics"][DIGIT_KL], "fit_args": list(args.fit_arg if fit_args is None else fit_args),
         "num_fake": NUM_FAKE, "trend": trend(checkpoint.parent.parent),
     }  # fmt: skip
     (args.out / f"{recipe}_seed{seed}.json").write_text(json.dumps(result, indent=2))
@@ -115,8 +120,11 @@ def run(recipe: str, seed: int, args: argparse.Namespace) -> dict:
     if args.max_g_steps:
         extra += ["--max_g_steps", str(args.max_g_steps)]
     extra += args.fit_arg
-    checkpoint, seconds = fit(recipe, args.out / f"{recipe}_seed{seed}", extra, args.threads, quiet=True)
-    return record(recipe, seed, checkpoint, seconds, args)
+    previous = args.out / f"{recipe}_seed{seed}.json"
+    made_by = json.loads(previous.read_text())["fit_args"] if args.extend and previous.exists() else None
+    checkpoint, seconds = fit(recipe, args.out / f"{recipe}_seed{seed}", extra, args.threads, quiet=True,
+                              extend_to=args.max_g_steps if args.extend else None)
+    return record(recipe, seed, checkpoint, seconds, args, made_by)  # an extended run keeps the arguments that made it
 
 
 def table(results: dict[str, list[dict]], real: Optional[dict] = None) -> str:
@@ -170,8 +178,7 @@ def trend_lines(results: dict[str, list[dict]]) -> list[str]:
 
 
 def main() -> None:
-    p = training_parser(__doc__, RECIPES, RECIPES, "bench_stacked", seeds=[0, 1, 2], data_dir=True)
-    p.add_argument("--max_g_steps", type=int, default=None, help="override the recipes' max_g_steps")
+    p = training_parser(__doc__, RECIPES, RECIPES, "bench_stacked", seeds=[0, 1, 2], data_dir=True, steps=True)
     p.add_argument("--fit_arg", action="append", default=[], metavar="ARG",
                    help="one more ganzoo fit argument for every run, repeatable, written with '=': "
                         "--fit_arg=--model.init_args.g_width=64 (use a fresh --out for such runs)")

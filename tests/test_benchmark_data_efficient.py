@@ -26,6 +26,11 @@ def test_each_arm_sets_the_subset_and_the_augmentation_on_the_command_line(bench
     assert extra[:2] == ["--data.init_args.subset", "0.002"]
     assert json.loads(extra[-1]) == {"class_path": "ganzoo.AdaptiveAugment", "init_args": {"speed_img": 100_000}}
     assert json.loads(bench.overrides("10%-translation")[-1])["init_args"] == {"policy": "translation"}
+    assert bench.overrides("0.2%-lecam")[4:] == ["--model.init_args.regularisers", '[{"class_path": "ganzoo.LeCam"}]']
+    both = bench.overrides("0.2%-diffaug+lecam")[4:]
+    assert both[0::2] == ["--model.init_args.augmentation", "--model.init_args.regularisers"]
+    assert json.loads(both[1]) == {"class_path": "ganzoo.DiffAugment"} and json.loads(both[3])[0]["class_path"] == "ganzoo.LeCam"
+    assert all(arm.count("-") == 1 and bench.overrides(arm) is not None for arm in bench.ARMS + bench.EXTRA_ARMS)
 
 
 def test_the_gap_closed_is_the_share_of_none_minus_full_that_augmentation_removes(bench):

@@ -52,13 +52,21 @@ def test_a_single_seed_has_no_spread_and_shortened_runs_show_their_steps(bench):
 
 def test_extra_fit_arguments_reach_every_run(bench, monkeypatch, tmp_path):
     seen = {}
-    monkeypatch.setattr(bench, "fit", lambda recipe, out, extra, threads, quiet: seen.update(extra=extra) or ("ck", 1.0))
-    monkeypatch.setattr(bench, "record", lambda recipe, seed, checkpoint, seconds, args: {"recipe": recipe})
+    monkeypatch.setattr(bench, "fit", lambda recipe, out, extra, threads, quiet, extend_to: seen.update(
+        extra=extra, extend_to=extend_to) or ("ck", 1.0))
+    monkeypatch.setattr(bench, "record", lambda recipe, seed, checkpoint, seconds, args, fit_args: seen.update(
+        fit_args=fit_args) or {"recipe": recipe})
     args = argparse.Namespace(data_dir="data", max_g_steps=100, fit_arg=["--model.init_args.g_width=64"], out=tmp_path,
-                              threads=1)
+                              threads=1, extend=False)
     bench.run("dcgan_stacked_mnist", 3, args)
     assert seen["extra"] == ["--seed_everything", "3", "--data.data_dir", "data", "--max_g_steps", "100",
                              "--model.init_args.g_width=64"]  # fmt: skip
+    assert seen["extend_to"] is None and seen["fit_args"] is None  # record takes this invocation's --fit_arg
+
+    # --extend resumes to --max_g_steps, and the result keeps the arguments that made the run, not this call's
+    (tmp_path / "dcgan_stacked_mnist_seed3.json").write_text(json.dumps({"fit_args": ["--model.init_args.depth=4"]}))
+    bench.run("dcgan_stacked_mnist", 3, argparse.Namespace(**{**vars(args), "extend": True, "fit_arg": []}))
+    assert seen["extend_to"] == 100 and seen["fit_args"] == ["--model.init_args.depth=4"]
 
 
 def test_trend_reads_the_stacked_keys_of_metrics_jsonl(bench, tmp_path):
