@@ -37,13 +37,15 @@ def test_the_gap_closed_is_the_share_of_none_minus_full_that_augmentation_remove
     results = {
         "full-none": [fake("full-none", 0, 20.0)],
         "1%-none": [fake("1%-none", 0, 30.0), fake("1%-none", 1, 32.0)],  # mean 31: a gap of 11
-        "1%-diffaug": [fake("1%-diffaug", 0, 25.5)],  # closes 5.5 of 11
-        "1%-ada": [fake("1%-ada", 0, 36.5, p=0.44)],  # widens it by 5.5
+        "1%-diffaug": [fake("1%-diffaug", 0, 25.5), fake("1%-diffaug", 1, 25.5)],  # closes 5.5 of 11
+        "1%-ada": [fake("1%-ada", 0, 36.5, p=0.44), fake("1%-ada", 1, 36.5, p=0.5)],  # widens it by 5.5
+        "1%-translation": [fake("1%-translation", 1, 27.0)],  # seed 1 alone: closes 5 of seed 1's gap of 12
         "10%-none": [fake("10%-none", 0, 19.0)],  # no gap
         "10%-diffaug": [fake("10%-diffaug", 0, 25.0)],
     }
     assert bench.recovered(results, "1%-diffaug") == "50%"
     assert bench.recovered(results, "1%-ada") == "-50%"
+    assert bench.recovered(results, "1%-translation") == "42%"  # against seed 1's 32, not the mean 31 (36%)
     assert bench.recovered(results, "10%-diffaug") == "no gap"
     assert bench.recovered(results, "1%-none") == ""  # no augmentation: nothing to close
     rows = bench.table(results).splitlines()
@@ -51,7 +53,7 @@ def test_the_gap_closed_is_the_share_of_none_minus_full_that_augmentation_remove
     one_percent = next(row for row in rows if row.startswith("| 1% (600) | none"))
     assert "| 2 | 31.00 ± 1.00 |" in one_percent and "0: 30.00 / 6.00, 1: 32.00 / 6.00" in one_percent
     ada = next(row for row in rows if row.startswith("| 1% (600) | ada"))
-    assert "| -50% | 0.44 |" in ada and ada.endswith("| 10.0-10.0 min |  |")  # no copy score given
+    assert "| -50% | 0.44, 0.50 |" in ada and ada.endswith("| 10.0-10.0 min |  |")  # no copy score given
     copies = bench.table(results, {"full": 0.2, "1%": 1.04}).splitlines()
     assert copies[2].endswith("min | 0.20 |") and all(row.endswith("min | 1.04 |") for row in copies if "| 1% (600) |" in row)
     assert all(row.count("|") == copies[0].count("|") for row in copies)
