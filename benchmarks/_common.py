@@ -85,7 +85,8 @@ def fit(
 
     With ``extend_to``, a run already under ``save_dir`` is resumed in place from its ``last.ckpt`` to
     ``extend_to`` G steps, through its own ``config.yaml`` (so ``recipe`` and ``extra``, which made it, are
-    not given again); the seconds returned are then its training time over every call, which each call adds to
+    not given again, but for the options of :data:`LOCAL_OPTIONS`: an ``--out`` moved to a machine whose MNIST
+    lies elsewhere resumes with this call's ``--data.data_dir``); the seconds returned are then its training time over every call, which each call adds to
     ``<save_dir>/fit_seconds.json``.
 
     ``quiet`` drops fit's standard output (its progress) unless the run writes a log of its own
@@ -96,7 +97,7 @@ def fit(
     else:
         arguments = [
             "--config", str(resumed.parent.parent / "config.yaml"), "--trainer.logger.init_args.save_dir", str(save_dir),
-            "--ckpt_path", str(resumed), "--max_g_steps", str(extend_to),
+            "--ckpt_path", str(resumed), "--max_g_steps", str(extend_to), *local_options(extra),
         ]  # fmt: skip
     env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": str(threads)}
     start = time.perf_counter()
@@ -107,6 +108,22 @@ def fit(
     if checkpoint is None:
         raise RuntimeError(f"ganzoo fit on {recipe} wrote no last.ckpt under {save_dir}")
     return checkpoint, spent(save_dir, seconds, resumed is not None)
+
+
+#: the ``ganzoo fit`` options that say where things lie on this machine, not how a run trains: the only ones of
+#: ``extra`` that :func:`fit` passes again to a resumed run
+LOCAL_OPTIONS = ("--data.data_dir", "--data.init_args.data_dir")
+
+
+def local_options(extra: list[str]) -> list[str]:
+    """The options of ``extra`` in :data:`LOCAL_OPTIONS`, with their values (``--option value`` or
+    ``--option=value``), in their order."""
+    kept = []
+    for i, argument in enumerate(extra):
+        name = argument.split("=", 1)[0]
+        if name in LOCAL_OPTIONS:
+            kept += [argument] if "=" in argument else extra[i : i + 2]
+    return kept
 
 
 def spent(save_dir: Path, seconds: float, resumed: bool) -> float:

@@ -12,6 +12,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def g_steps_in(checkpoint) -> int:
+    """The generator steps a ganzoo checkpoint records (its ``ganzoo_counters``)."""
+    return torch.load(checkpoint, map_location="cpu", weights_only=True)["ganzoo_counters"]["g_steps"]
+
+
 def adam(lr, betas=(0.5, 0.999)):
     """An ``OptimizerCallable`` for Adam with GAN-style betas."""
     return functools.partial(torch.optim.Adam, lr=lr, betas=betas)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
+from helpers import g_steps_in
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -18,27 +18,47 @@ def common(monkeypatch):
     return importlib.import_module("_common")
 
 
-def g_steps(checkpoint: Path) -> int:
-    return torch.load(checkpoint, map_location="cpu", weights_only=False)["ganzoo_counters"]["g_steps"]
-
-
 @pytest.mark.slow
 def test_an_extended_run_resumes_in_its_own_directory_and_counts_both_legs(common, tmp_path):
     save_dir = tmp_path / "vanilla_gaussian1d_seed0"
     first, seconds = common.fit("vanilla_gaussian1d", save_dir, ["--max_g_steps", "4", "--seed_everything", "3"], 1, quiet=True)
-    assert g_steps(first) == 4 and json.loads((save_dir / "fit_seconds.json").read_text()) == [seconds]
+    assert g_steps_in(first) == 4 and json.loads((save_dir / "fit_seconds.json").read_text()) == [seconds]
     run_dir = first.parent.parent
 
     longer, total = common.fit("vanilla_gaussian1d", save_dir, ["--max_g_steps", "999"], 1, quiet=True, extend_to=9)
-    assert longer == first and g_steps(longer) == 9  # the same last.ckpt, 9 G steps: extend_to, not extra's 999
+    assert longer == first and g_steps_in(longer) == 9  # the same last.ckpt, 9 G steps: extend_to, not extra's 999
     assert [p for p in (save_dir / "ganzoo").iterdir()] == [run_dir]  # no second run directory
     legs = json.loads((save_dir / "fit_seconds.json").read_text())
     assert len(legs) == 2 and legs[0] == seconds and total == pytest.approx(sum(legs))
 
     # without extend_to the recipe starts over, in a run directory of its own, and its time alone counts
     again, alone = common.fit("vanilla_gaussian1d", save_dir, ["--max_g_steps", "2"], 1, quiet=True)
-    assert again.parent.parent != run_dir and g_steps(again) == 2
+    assert again.parent.parent != run_dir and g_steps_in(again) == 2
     assert json.loads((save_dir / "fit_seconds.json").read_text()) == [alone]
+
+
+@pytest.mark.slow
+def test_an_out_moved_away_from_its_data_resumes_with_the_data_dir_given_now(common, mnist_dir, tmp_path):
+    """The run's config.yaml names the MNIST folder it was made with; that folder is gone when it is extended."""
+    made_with, now = tmp_path / "data_then", tmp_path / "data_now"
+    made_with.mkdir()
+    (made_with / "MNIST").symlink_to(mnist_dir / "MNIST")
+    tiny = ["--model.init_args.g_width", "4", "--model.init_args.d_width", "4", "--data.init_args.batch_size", "8"]
+    save_dir = tmp_path / "dcgan_mnist_seed0"
+    first, _ = common.fit("dcgan_mnist", save_dir, ["--max_g_steps", "2", "--data.data_dir", str(made_with), *tiny], 1, quiet=True)
+    assert str(made_with) in (first.parent.parent / "config.yaml").read_text()
+    made_with.rename(now)
+
+    extra = ["--max_g_steps", "2", "--data.data_dir", str(now), *tiny, "--model.init_args.g_width", "8"]
+    longer, _ = common.fit("dcgan_mnist", save_dir, extra, 1, quiet=True, extend_to=3)
+    assert longer == first and g_steps_in(longer) == 3  # resumed with the folder given now, not the recipe's widths 8
+
+
+def test_a_resumed_run_is_given_again_only_where_its_data_lies(common):
+    extra = ["--seed_everything", "1", "--data.data_dir", "/data/a", "--model.init_args.g_width=64", "--fit_arg",
+             "--data.init_args.data_dir=/data/b", "--data.init_args.subset", "0.01"]
+    assert common.local_options(extra) == ["--data.data_dir", "/data/a", "--data.init_args.data_dir=/data/b"]
+    assert common.local_options(["--seed_everything", "1"]) == []
 
 
 def test_a_run_from_before_the_time_ledger_counts_the_train_seconds_of_its_result(common, tmp_path):

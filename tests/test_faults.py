@@ -20,6 +20,7 @@ from ganzoo.checkpoint_io import PARTIAL_SUFFIX, AtomicCheckpointIO, write_atomi
 from ganzoo.errors import NonFiniteLossError
 from ganzoo.cli import SIGTERM_EXIT_CODE, main
 from ganzoo.loggers import RUN_MARKER, claim_directory
+from helpers import g_steps_in
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,10 +61,6 @@ def errors(capsys) -> list[str]:
 
 def partial_files(directory) -> list[Path]:
     return list(Path(directory).rglob(f"*{PARTIAL_SUFFIX}"))
-
-
-def g_steps_in(path) -> int:
-    return torch.load(path, map_location="cpu", weights_only=True)["ganzoo_counters"]["g_steps"]
 
 
 # ------------------------------------------------------------------ atomic writes

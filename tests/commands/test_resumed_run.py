@@ -4,9 +4,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
-from helpers import ROOT
+from helpers import ROOT, g_steps_in
 from jsonargparse import Namespace
 from metric_helpers import TinyFeatures
 from wandb_offline import read_offline_run
@@ -62,7 +61,7 @@ def test_a_fit_resumed_from_last_ckpt_continues_its_wandb_run_in_its_directory(t
     assert [line["generator_steps"] for line in lines] == [2, 4, 6, 8]
     grids = sorted(path.name for path in (run_dir / "samples").glob("grid_*.png"))
     assert grids == ["grid_g000000.png", "grid_g000004.png", "grid_g000008.png"]
-    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["ganzoo_counters"]["g_steps"] == 8
+    assert g_steps_in(run_dir / "checkpoints" / "last.ckpt") == 8
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert config["max_g_steps"] == 8 and config["trainer"]["logger"]["init_args"]["id"] == run_id
     assert json.loads((run_dir / "report.json").read_text())["generator_steps"] == 8
@@ -80,14 +79,13 @@ def test_a_run_directory_copied_elsewhere_resumes_as_if_it_had_stayed(tmp_path, 
     recwarn.clear()
     digits_fit(tmp_path / "laptop", 8, f"--ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}")
 
-    g_steps = lambda path: torch.load(path, weights_only=True)["ganzoo_counters"]["g_steps"]  # noqa: E731
     names = lambda directory: sorted(path.name.split("-")[-1] for path in directory.glob("*.ckpt"))  # noqa: E731
     assert names(run_dir / "checkpoints") == ["g_step=8.ckpt", "last.ckpt"]
-    assert g_steps(run_dir / "checkpoints" / "last.ckpt") == 8
+    assert g_steps_in(run_dir / "checkpoints" / "last.ckpt") == 8
     assert not [w for w in recwarn if "dirpath has changed" in str(w.message)]
     original = tmp_path / "cluster" / "ganzoo" / run_dir.name / "checkpoints"
     assert names(original) == ["g_step=4.ckpt", "last.ckpt"]
-    assert g_steps(original / "last.ckpt") == 4
+    assert g_steps_in(original / "last.ckpt") == 4
 
 @pytest.mark.slow
 def test_a_resumed_tensorboard_run_writes_into_its_version_directory(tmp_path, monkeypatch):
@@ -100,7 +98,7 @@ def test_a_resumed_tensorboard_run_writes_into_its_version_directory(tmp_path, m
     assert [path.name for path in (tmp_path / "tb" / "quick").iterdir()] == ["version_0"]
     version = tmp_path / "tb" / "quick" / "version_0"
     assert len(list(version.glob("events.out.tfevents.*"))) == 2  # TensorBoard shows both files as one run
-    assert torch.load(version / "checkpoints" / "last.ckpt", weights_only=True)["ganzoo_counters"]["g_steps"] == 6
+    assert g_steps_in(version / "checkpoints" / "last.ckpt") == 6
 
 
 def logger_config(class_path="ganzoo.WandbLogger", **init_args):
