@@ -86,8 +86,8 @@ def fit(
     With ``extend_to``, a run already under ``save_dir`` is resumed in place from its ``last.ckpt`` to
     ``extend_to`` G steps, through its own ``config.yaml`` (so ``recipe`` and ``extra``, which made it, are
     not given again, but for the options of :data:`LOCAL_OPTIONS`: an ``--out`` moved to a machine whose MNIST
-    lies elsewhere resumes with this call's ``--data.data_dir``); the seconds returned are then its training time over every call, which each call adds to
-    ``<save_dir>/fit_seconds.json``.
+    lies elsewhere resumes with this call's ``--data.data_dir``); the seconds returned are then its training time
+    over every call, which each call adds to ``<save_dir>/fit_seconds.json``.
 
     ``quiet`` drops fit's standard output (its progress) unless the run writes a log of its own
     (``--jobs``, :func:`_parallel.logged`), where the progress belongs."""

@@ -59,14 +59,19 @@ AUGMENTATIONS = {
     "translation": {"class_path": "ganzoo.DiffAugment", "init_args": {"policy": "translation"}},
 }
 #: regularisers an arm may add to its augmentation with ``+`` (``0.2%-diffaug+lecam``): LeCam, the paper's
-#: remedy for a D that memorises limited data, at its default weight 0.3
-REGULARISERS = {"lecam": [{"class_path": "ganzoo.LeCam"}]}
+#: remedy for a D that memorises limited data, at its default weight 0.3; balanced consistency (bCR) at its
+#: default weights 10, its transform translation alone (a flip changes what some digits mean)
+REGULARISERS = {
+    "lecam": [{"class_path": "ganzoo.LeCam"}],
+    "bcr": [{"class_path": "ganzoo.BalancedConsistency",
+             "init_args": {"transform": {"class_path": "ganzoo.DiffAugment", "init_args": {"policy": "translation"}}}}],
+}
 #: the arms in table order: full data without augmentation, then each fraction with each augmentation
 ARMS = ["full-none"] + [f"{fraction}-{aug}" for fraction in ("10%", "1%") for aug in ("none", "diffaug", "ada")]
 #: arms run only when asked for (``--arms``): DiffAugment's translation alone, and 120 digits, where D overfits
-#: early, with each augmentation, and with LeCam alone and beside DiffAugment
+#: early, with each augmentation, with LeCam alone and beside DiffAugment, and with bCR
 EXTRA_ARMS = ([f"{fraction}-translation" for fraction in ("10%", "1%")] + [f"0.2%-{aug}" for aug in AUGMENTATIONS]
-              + ["0.2%-lecam", "0.2%-diffaug+lecam"])
+              + ["0.2%-lecam", "0.2%-diffaug+lecam", "0.2%-bcr"])
 
 
 def overrides(arm: str) -> list[str]:

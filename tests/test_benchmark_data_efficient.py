@@ -1,10 +1,11 @@
 """benchmarks/data_efficient_mnist.py's own logic on tiny fake results: the arms' overrides, the table and the
-share of the gap to full data that an augmentation closes. Nothing trains."""
+share of the gap to full data that an augmentation closes; and the arms parsed through the real CLI. Nothing trains."""
 import importlib
 import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -30,7 +31,28 @@ def test_each_arm_sets_the_subset_and_the_augmentation_on_the_command_line(bench
     both = bench.overrides("0.2%-diffaug+lecam")[4:]
     assert both[0::2] == ["--model.init_args.augmentation", "--model.init_args.regularisers"]
     assert json.loads(both[1]) == {"class_path": "ganzoo.DiffAugment"} and json.loads(both[3])[0]["class_path"] == "ganzoo.LeCam"
+    bcr = json.loads(bench.overrides("0.2%-bcr")[-1])[0]
+    assert bcr["class_path"] == "ganzoo.BalancedConsistency"
+    assert bcr["init_args"]["transform"]["init_args"] == {"policy": "translation"}
     assert all(arm.count("-") == 1 and bench.overrides(arm) is not None for arm in bench.ARMS + bench.EXTRA_ARMS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arm", ["0.2%-diffaug+lecam", "0.2%-bcr"])
+def test_an_arm_builds_its_model_through_the_real_cli(bench, arm, capsys):
+    from ganzoo.cli import main
+
+    recipe = Path(bench.__file__).parent / "configs" / "dcgan_mnist_w32.yaml"
+    with pytest.raises(SystemExit) as done:
+        main(["fit", "--config", str(recipe), *bench.overrides(arm), "--print_config"])
+    assert done.value.code in (0, None)
+    model = yaml.safe_load(capsys.readouterr().out)["model"]["init_args"]
+    regularisers = [r["class_path"] for r in model["regularisers"]]
+    if arm == "0.2%-bcr":
+        assert regularisers == ["ganzoo.BalancedConsistency"] and model["augmentation"] is None
+        assert model["regularisers"][0]["init_args"]["transform"]["init_args"]["policy"] == "translation"
+    else:
+        assert regularisers == ["ganzoo.LeCam"] and model["augmentation"]["class_path"] == "ganzoo.DiffAugment"
 
 
 def test_the_gap_closed_is_the_share_of_none_minus_full_that_augmentation_removes(bench):

@@ -45,7 +45,8 @@ def test_an_out_moved_away_from_its_data_resumes_with_the_data_dir_given_now(com
     (made_with / "MNIST").symlink_to(mnist_dir / "MNIST")
     tiny = ["--model.init_args.g_width", "4", "--model.init_args.d_width", "4", "--data.init_args.batch_size", "8"]
     save_dir = tmp_path / "dcgan_mnist_seed0"
-    first, _ = common.fit("dcgan_mnist", save_dir, ["--max_g_steps", "2", "--data.data_dir", str(made_with), *tiny], 1, quiet=True)
+    made = ["--max_g_steps", "2", "--data.data_dir", str(made_with), *tiny]
+    first, _ = common.fit("dcgan_mnist", save_dir, made, 1, quiet=True)
     assert str(made_with) in (first.parent.parent / "config.yaml").read_text()
     made_with.rename(now)
 
