@@ -15,7 +15,8 @@ have: the recipe (``dcgan_mnist`` by default) is trained through ``ganzoo fit`` 
     reach 1 within these short runs, where ADA's 500,000 images suit runs of millions),
   - (asked for with ``--arms``) with DiffAugment's translation alone (``translation``), and, on 120
     digits, with the LeCam regulariser (Tseng et al. 2021; weight 0.3) alone (``lecam``) and beside
-    DiffAugment (``diffaug+lecam``).
+    DiffAugment (``diffaug+lecam``), and with balanced consistency regularisation (Zhao et al. 2020;
+    weights 10, its transform translation alone) (``bcr``).
 
 Each run is scored by ``ganzoo evaluate`` against the 10,000 **test** digits, which no
 arm trained on (a subset run's own training digits would reward memorising them):
