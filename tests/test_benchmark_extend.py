@@ -52,7 +52,7 @@ def test_an_out_moved_away_from_its_data_resumes_with_the_data_dir_given_now(com
 
     extra = ["--max_g_steps", "2", "--data.data_dir", str(now), *tiny, "--model.init_args.g_width", "8"]
     longer, _ = common.fit("dcgan_mnist", save_dir, extra, 1, quiet=True, extend_to=3)
-    assert longer == first and g_steps_in(longer) == 3  # resumed with the folder given now, not the recipe's widths 8
+    assert longer == first and g_steps_in(longer) == 3  # the folder given now; this call's widths 8 not applied
 
 
 def test_a_resumed_run_is_given_again_only_where_its_data_lies(common):

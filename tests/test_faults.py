@@ -20,9 +20,7 @@ from ganzoo.checkpoint_io import PARTIAL_SUFFIX, AtomicCheckpointIO, write_atomi
 from ganzoo.errors import NonFiniteLossError
 from ganzoo.cli import SIGTERM_EXIT_CODE, main
 from ganzoo.loggers import RUN_MARKER, claim_directory
-from helpers import g_steps_in
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, g_steps_in
 
 # A run of a few seconds through the real CLI: checkpoints at every 2nd batch's validation and at the end.
 TINY_RUN = """
