@@ -167,10 +167,19 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
 def recovered(results: dict[str, list[dict]], arm: str) -> str:
     """The share of the gap to full data that the arm's augmentation closes, from the seeds' mean FDs. The
     fraction without augmentation counts only the seeds the arm has (all of its seeds when it shares none), so
-    that an arm with fewer seeds is not judged against other seeds' luck: on 120 digits they differ by 2."""
+    that an arm with fewer seeds is not judged against other seeds' luck: on 120 digits they differ by 2. Only
+    runs as long as the arm's count (a run continued with ``--extend`` beside others that were not): none when
+    the arm's own runs differ in length."""
     fraction, aug = arm.split("-")
     base, full, own = results.get(f"{fraction}-none"), results.get("full-none"), results.get(arm)
     if aug == "none" or fraction == "full" or not (base and full and own):
+        return ""
+    lengths = {r.get("generator_steps") for r in own}
+    if len(lengths) > 1:
+        return "runs of different lengths"
+    # runs of other lengths (an --out that holds runs continued with --extend) are no reference
+    base, full = ([r for r in runs if r.get("generator_steps") in lengths] for runs in (base, full))
+    if not (base and full):
         return ""
     seeds = {r["seed"] for r in own}
     base = [r for r in base if r["seed"] in seeds] or base
@@ -180,13 +189,13 @@ def recovered(results: dict[str, list[dict]], arm: str) -> str:
 
 
 def table(results: dict[str, list[dict]], copies: Optional[dict[str, float]] = None) -> str:
-    """The Markdown table: one row per arm with runs, mean ± s.e. over its seeds, and (from ``copies``,
+    """The Markdown table: one row per arm with runs, their lengths in G steps, mean ± s.e. over its seeds, and (from ``copies``,
     :func:`copy_scores`) what copying the arm's training digits scores."""
     copies = copies or {}
     rows = [
-        "| training digits | augmentation (+ regulariser) | runs | fd_mnist (test) | classifier score | per seed: fd / score "
-        "| gap to full data closed | ADA's final p | train time per run | its digits copied: fd_mnist |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| training digits | augmentation (+ regulariser) | runs | G steps | fd_mnist (test) | classifier score "
+        "| per seed: fd / score | gap to full data closed | ADA's final p | train time per run | its digits copied: fd_mnist |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for arm, runs in results.items():
         if not runs:
@@ -196,8 +205,9 @@ def table(results: dict[str, list[dict]], copies: Optional[dict[str, float]] = N
         per_seed = ", ".join(f"{r['seed']}: {r['fd']:.2f} / {r['classifier_score']:.2f}" for r in runs)
         ps = [r["augment_p"] for r in runs if r.get("augment_p") is not None]
         times = [r["train_seconds"] / 60 for r in runs]
+        lengths = " / ".join(f"{n:,}" for n in sorted({r["generator_steps"] for r in runs if "generator_steps" in r}))
         rows.append(
-            f"| {digits} | {aug} | {len(runs)} | {cell([r['fd'] for r in runs], 2)} | "
+            f"| {digits} | {aug} | {len(runs)} | {lengths} | {cell([r['fd'] for r in runs], 2)} | "
             f"{cell([r['classifier_score'] for r in runs], 2)} | {per_seed} | {recovered(results, arm)} | "
             f"{', '.join(f'{p:.2f}' for p in ps)} | {min(times):.1f}-{max(times):.1f} min | "
             f"{f'{copies[fraction]:.2f}' if fraction in copies else ''} |"

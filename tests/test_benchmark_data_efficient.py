@@ -16,8 +16,9 @@ def bench(monkeypatch):
     return importlib.import_module("data_efficient_mnist")
 
 
-def fake(arm, seed, fd, score=6.0, p=None, seconds=600.0):
-    return {"arm": arm, "seed": seed, "fd": fd, "classifier_score": score, "augment_p": p, "train_seconds": seconds}
+def fake(arm, seed, fd, score=6.0, p=None, seconds=600.0, steps=20_000):
+    return {"arm": arm, "seed": seed, "fd": fd, "classifier_score": score, "augment_p": p, "train_seconds": seconds,
+            "generator_steps": steps}
 
 
 def test_each_arm_sets_the_subset_and_the_augmentation_on_the_command_line(bench):
@@ -72,14 +73,33 @@ def test_the_gap_closed_is_the_share_of_none_minus_full_that_augmentation_remove
     assert bench.recovered(results, "10%-diffaug") == "no gap"
     assert bench.recovered(results, "1%-none") == ""  # no augmentation: nothing to close
     rows = bench.table(results).splitlines()
-    assert rows[2].startswith("| 60,000 (all) | none | 1 | 20.00 ± 0.00 |")
+    assert rows[2].startswith("| 60,000 (all) | none | 1 | 20,000 | 20.00 ± 0.00 |")
     one_percent = next(row for row in rows if row.startswith("| 1% (600) | none"))
-    assert "| 2 | 31.00 ± 1.00 |" in one_percent and "0: 30.00 / 6.00, 1: 32.00 / 6.00" in one_percent
+    assert "| 2 | 20,000 | 31.00 ± 1.00 |" in one_percent and "0: 30.00 / 6.00, 1: 32.00 / 6.00" in one_percent
     ada = next(row for row in rows if row.startswith("| 1% (600) | ada"))
     assert "| -50% | 0.44, 0.50 |" in ada and ada.endswith("| 10.0-10.0 min |  |")  # no copy score given
     copies = bench.table(results, {"full": 0.2, "1%": 1.04}).splitlines()
     assert copies[2].endswith("min | 0.20 |") and all(row.endswith("min | 1.04 |") for row in copies if "| 1% (600) |" in row)
     assert all(row.count("|") == copies[0].count("|") for row in copies)
+
+
+def test_the_gap_compares_runs_of_the_arms_own_length(bench):
+    """An --out holding runs continued with --extend beside shorter ones: each arm is judged against the runs of
+    its own length, and an arm whose runs differ in length against none."""
+    results = {
+        "full-none": [fake("full-none", 1, 15.0), fake("full-none", 1, 12.0, steps=40_000)],
+        "0.2%-none": [fake("0.2%-none", 1, 21.0), fake("0.2%-none", 1, 26.0, steps=40_000)],
+        "0.2%-diffaug": [fake("0.2%-diffaug", 1, 17.5, steps=40_000)],  # closes 8.5 of 14 at 40,000
+        "0.2%-lecam": [fake("0.2%-lecam", 1, 18.0)],  # closes 3 of 6 at 20,000
+        "0.2%-ada": [fake("0.2%-ada", 1, 18.0), fake("0.2%-ada", 1, 17.0, steps=40_000)],
+        "0.2%-bcr": [fake("0.2%-bcr", 1, 20.0, steps=30_000)],  # nothing else that long
+    }
+    assert bench.recovered(results, "0.2%-diffaug") == "61%"
+    assert bench.recovered(results, "0.2%-lecam") == "50%"
+    assert bench.recovered(results, "0.2%-ada") == "runs of different lengths"
+    assert bench.recovered(results, "0.2%-bcr") == ""
+    ada = next(row for row in bench.table(results).splitlines() if "| ada |" in row)
+    assert "| 2 | 20,000 / 40,000 |" in ada
 
 
 def test_copy_scores_are_kept_and_not_recomputed(bench, tmp_path, monkeypatch):
