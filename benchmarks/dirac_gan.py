@@ -13,13 +13,15 @@ determinant is ``1 - h gamma``. Without a penalty it is 1 and the eigenvalues li
 circle: the iterates circle the equilibrium, and only the loss's higher-order terms draw them in,
 ever more slowly. With one, every step shrinks areas by ``1 - h gamma`` and the distance falls
 geometrically, at the map's spectral radius per step: ``sqrt(1 - h gamma)`` while the eigenvalues
-are complex (``gamma < 1 - h / 4``), 0.960 at ``h = 0.1``, ``gamma = 1``. A lazy penalty (every
+are complex (``gamma < 1 - h / 4``; 0.975 at ``h = 0.1``, ``gamma = 0.5``), more than that once they
+are real (0.960 at ``h = 0.1``, ``gamma = 1``, where ``sqrt(0.9)`` is 0.949). A lazy penalty (every
 k-th D step, weighted by k) shrinks areas by ``1 - k h gamma`` every k steps.
 
 Each run starts at distance 1 from the equilibrium, at an angle drawn from its seed, and trains
 ``--steps`` G steps through a Lightning Trainer. The table gives, per treatment, medians over the
 seeds: the distance ``sqrt(theta^2 + psi^2)`` at half time and at the end, and the contraction per
-step over the run's second half, of the distance and of the area two consecutive iterates span,
+step over the run's second half, of the distance and of the area two iterates span (consecutive
+ones, or a lazy penalty's interval apart: :func:`measured_rate`),
 beside the linear theory's (:func:`theory_rate`). tests/test_dirac_gan.py follows GANModule's
 iterates step by step against the formulas of the game, and the area's rate against ``1 - h gamma``.
 
