@@ -24,7 +24,8 @@ arm trained on (a subset run's own training digits would reward memorising them)
 ``classifier_score`` (at most 10), on 10,000 samples of G's moving average when the recipe
 keeps one. The table gives mean ± standard error over the seeds, the per-seed values, and
 each arm's gap to full data that augmentation recovers: ``(FD(none) - FD(aug)) / (FD(none)
-- FD(full))``, each a mean over seeds, FD(none) over the arm's own seeds.
+- FD(full))``, each a mean over seeds, FD(none) over the arm's own seeds; beside it, each seed's own share,
+its FD(none) and FD(aug) against the same mean FD(full): ``61% (2: 50%, 3: 68%)``.
 
 A last column scores each fraction's own training digits, 10,000 draws of them with
 replacement, the same way: what a G that copied its digits exactly would get. Where a run
@@ -165,11 +166,13 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
 
 
 def recovered(results: dict[str, list[dict]], arm: str) -> str:
-    """The share of the gap to full data that the arm's augmentation closes, from the seeds' mean FDs. The
-    fraction without augmentation counts only the seeds the arm has (all of its seeds when it shares none), so
-    that an arm with fewer seeds is not judged against other seeds' luck: on 120 digits they differ by 2. Only
-    runs as long as the arm's count (a run continued with ``--extend`` beside others that were not): none when
-    the arm's own runs differ in length."""
+    """The share of the gap to full data that the arm's augmentation closes, from the seeds' mean FDs, and with
+    two seeds or more each seed's own share beside it, ``61% (2: 50%, 3: 68%)``: that seed's run without
+    augmentation minus the arm's, over the same run minus full data's mean. The fraction without augmentation
+    counts only the seeds the arm has (all of its seeds when it shares none), so that an arm with fewer seeds is
+    not judged against other seeds' luck: on 120 digits they differ by 2. Only runs as long as the arm's count
+    (a run continued with ``--extend`` beside others that were not): none when the arm's own runs differ in
+    length."""
     fraction, aug = arm.split("-")
     base, full, own = results.get(f"{fraction}-none"), results.get("full-none"), results.get(arm)
     if aug == "none" or fraction == "full" or not (base and full and own):
@@ -184,8 +187,16 @@ def recovered(results: dict[str, list[dict]], arm: str) -> str:
     seeds = {r["seed"] for r in own}
     base = [r for r in base if r["seed"] in seeds] or base
     mean = lambda runs: sum(r["fd"] for r in runs) / len(runs)  # noqa: E731
-    gap = mean(base) - mean(full)
-    return f"{100 * (mean(base) - mean(own)) / gap:.0f}%" if gap > 0 else "no gap"
+    reference = mean(full)
+
+    def share(without: float, with_aug: float) -> str:
+        return f"{100 * (without - with_aug) / (without - reference):.0f}%" if without > reference else "no gap"
+
+    closed = share(mean(base), mean(own))
+    without = {r["seed"]: r["fd"] for r in base}
+    if len(own) > 1 and all(r["seed"] in without for r in own):
+        closed += " (" + ", ".join(f"{r['seed']}: {share(without[r['seed']], r['fd'])}" for r in own) + ")"
+    return closed
 
 
 def table(results: dict[str, list[dict]], copies: Optional[dict[str, float]] = None) -> str:

@@ -67,8 +67,8 @@ def test_the_gap_closed_is_the_share_of_none_minus_full_that_augmentation_remove
         "10%-none": [fake("10%-none", 0, 19.0)],  # no gap
         "10%-diffaug": [fake("10%-diffaug", 0, 25.0)],
     }
-    assert bench.recovered(results, "1%-diffaug") == "50%"
-    assert bench.recovered(results, "1%-ada") == "-50%"
+    assert bench.recovered(results, "1%-diffaug") == "50% (0: 45%, 1: 54%)"  # each seed: 4.5 of 10, 6.5 of 12
+    assert bench.recovered(results, "1%-ada") == "-50% (0: -65%, 1: -38%)"
     assert bench.recovered(results, "1%-translation") == "42%"  # against seed 1's 32, not the mean 31 (36%)
     assert bench.recovered(results, "10%-diffaug") == "no gap"
     assert bench.recovered(results, "1%-none") == ""  # no augmentation: nothing to close
@@ -77,7 +77,7 @@ def test_the_gap_closed_is_the_share_of_none_minus_full_that_augmentation_remove
     one_percent = next(row for row in rows if row.startswith("| 1% (600) | none"))
     assert "| 2 | 20,000 | 31.00 ± 1.00 |" in one_percent and "0: 30.00 / 6.00, 1: 32.00 / 6.00" in one_percent
     ada = next(row for row in rows if row.startswith("| 1% (600) | ada"))
-    assert "| -50% | 0.44, 0.50 |" in ada and ada.endswith("| 10.0-10.0 min |  |")  # no copy score given
+    assert "| -50% (0: -65%, 1: -38%) | 0.44, 0.50 |" in ada and ada.endswith("| 10.0-10.0 min |  |")  # no copy score given
     copies = bench.table(results, {"full": 0.2, "1%": 1.04}).splitlines()
     assert copies[2].endswith("min | 0.20 |") and all(row.endswith("min | 1.04 |") for row in copies if "| 1% (600) |" in row)
     assert all(row.count("|") == copies[0].count("|") for row in copies)
@@ -100,6 +100,25 @@ def test_the_gap_compares_runs_of_the_arms_own_length(bench):
     assert bench.recovered(results, "0.2%-bcr") == ""
     ada = next(row for row in bench.table(results).splitlines() if "| ada |" in row)
     assert "| 2 | 20,000 / 40,000 |" in ada
+
+
+def test_each_seed_gets_its_own_share_of_the_gap_beside_the_mean(bench):
+    """The 40,000-step runs of 2026-12-02 (docs/augmentation.md): seed 2 closed 50% and seed 3 68% of their own
+    gaps to full data's mean, 61% on the means. A seed whose run without augmentation already scores as full
+    data has no gap of its own; an arm with a seed that has no run without augmentation gets the mean alone."""
+    full = [fake("full-none", 1, 12.61), fake("full-none", 2, 11.61)]  # mean 12.11
+    results = {
+        "full-none": full,
+        "0.2%-none": [fake("0.2%-none", 2, 22.66), fake("0.2%-none", 3, 29.42), fake("0.2%-none", 4, 12.0)],
+        "0.2%-diffaug": [fake("0.2%-diffaug", 2, 17.36), fake("0.2%-diffaug", 3, 17.67)],
+        "0.2%-ada": [fake("0.2%-ada", 2, 20.0), fake("0.2%-ada", 4, 13.0)],
+        "0.2%-lecam": [fake("0.2%-lecam", 2, 20.0), fake("0.2%-lecam", 5, 20.0)],
+    }
+    assert bench.recovered(results, "0.2%-diffaug") == "61% (2: 50%, 3: 68%)"
+    assert bench.recovered(results, "0.2%-ada") == "16% (2: 25%, 4: no gap)"  # 0.83 of 5.22 on the means
+    assert bench.recovered(results, "0.2%-lecam") == "25%"  # seed 5 has no run without augmentation: seed 2's gap
+    diffaug = next(row for row in bench.table(results).splitlines() if "| diffaug |" in row)
+    assert "| 61% (2: 50%, 3: 68%) |" in diffaug
 
 
 def test_copy_scores_are_kept_and_not_recomputed(bench, tmp_path, monkeypatch):
