@@ -169,11 +169,10 @@ def recovered(results: dict[str, list[dict]], arm: str) -> str:
     """The share of the gap to full data that the arm's augmentation closes, from the seeds' mean FDs, and with
     two seeds or more, each of them with a run without augmentation, each seed's own share beside it,
     ``61% (2: 50%, 3: 68%)``: that seed's run without augmentation minus the arm's, over the same run minus
-    full data's mean. The fraction without augmentation
-    counts only the seeds the arm has (all of its seeds when it shares none), so that an arm with fewer seeds is
-    not judged against other seeds' luck: on 120 digits they differ by 2. Only runs as long as the arm's count
-    (a run continued with ``--extend`` beside others that were not): none when the arm's own runs differ in
-    length."""
+    full data's mean. The fraction without augmentation counts only the seeds the arm has (all of its seeds
+    when it shares none), so that an arm with fewer seeds is not judged against other seeds' luck: on 120
+    digits they differ by 2. Only runs as long as the arm's count (a run continued with ``--extend`` beside
+    others that were not): none when the arm's own runs differ in length."""
     fraction, aug = arm.split("-")
     base, full, own = results.get(f"{fraction}-none"), results.get("full-none"), results.get(arm)
     if aug == "none" or fraction == "full" or not (base and full and own):
